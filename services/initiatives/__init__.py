@@ -1,0 +1,1 @@
+"""Initiatives service: neighbourhood initiatives from submission to decision and accounting."""

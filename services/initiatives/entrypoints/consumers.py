@@ -1,0 +1,69 @@
+"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+
+from __future__ import annotations
+
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+
+from shared.contracts import advisory, budgets
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import BatchConsumer, EventRoutes
+from shared.runtime import Runtime
+
+from services.initiatives import handlers
+from services.initiatives.domain import commands
+from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
+
+routes: EventRoutes[InitiativesUnitOfWork] = EventRoutes()
+
+
+@routes.on(advisory.AdviceRoundCompleted)
+async def on_advice_round_completed(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.AdviceRoundCompleted)
+    if event.subject_kind is not advisory.SubjectKind.INITIATIVE:
+        return
+    command = commands.MarkReadyForDecision(
+        initiative_id=event.subject_id,
+        advice_round_id=event.round_id,
+        advice_positions=[a.position.value if a.position else "none" for a in event.advice],
+    )
+    await handlers.mark_ready_for_decision(
+        command, municipality=event.municipality, cause=envelope, uow=uow
+    )
+
+
+@routes.on(budgets.BudgetAllocated)
+async def on_budget_allocated(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.BudgetAllocated)
+    command = commands.RecordFunding(
+        initiative_id=event.initiative_id, funded=True,
+        note=f"{event.amount_cents} cents reserved from budget {event.budget_id}",
+    )
+    await handlers.record_funding(command, municipality=event.municipality, uow=uow)
+
+
+@routes.on(budgets.AllocationRejected)
+async def on_allocation_rejected(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.AllocationRejected)
+    command = commands.RecordFunding(
+        initiative_id=event.initiative_id, funded=False,
+        note=f"awaiting funds: {event.reason} (short {event.shortfall_cents} cents)",
+    )
+    await handlers.record_funding(command, municipality=event.municipality, uow=uow)
+
+
+def subscribe(runtime: Runtime, consumer: BatchConsumer[InitiativesUnitOfWork]) -> None:
+    @runtime.broker.subscriber(
+        *runtime.consumed_topics,
+        group_id=consumer.group,
+        batch=True,
+        max_records=runtime.settings.consumer_batch_size,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+    )
+    async def on_events(message: KafkaMessage) -> None:
+        """Initiatives follows advice rounds and budget allocations for its initiatives."""
+        await consumer.process(message)

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from shared.messaging.unit_of_work import UnitOfWork
+
+from services.initiatives.persistence.repository import (
+    InitiativeRepository,
+    InitiativeTypeRepository,
+)
+
+
+class InitiativesUnitOfWork(UnitOfWork):
+    initiatives: InitiativeRepository
+    types: InitiativeTypeRepository
+
+    async def __aenter__(self) -> InitiativesUnitOfWork:
+        await super().__aenter__()
+        self.initiatives = InitiativeRepository(self.session)
+        self.types = InitiativeTypeRepository(self.session)
+        return self

@@ -1,0 +1,32 @@
+"""Events the notifications service publishes on ``notifications.events.v1``."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.contracts.base import AwareDatetime, EventData, PseudonymousId
+
+
+class PersonErased(EventData):
+    name: ClassVar[str] = "person-erased"
+    producer: ClassVar[str] = "notifications"
+    aggregate_field: ClassVar[str] = "person_id"
+
+    person_id: PseudonymousId
+    erased_at: AwareDatetime = Field(description="When the contact details were erased.")
+
+
+class MessageDelivered(EventData):
+    name: ClassVar[str] = "message-delivered"
+    producer: ClassVar[str] = "notifications"
+    aggregate_field: ClassVar[str] = "recipient_id"
+
+    recipient_id: PseudonymousId
+    channel: str = Field(description="The channel used: email, sms, feed or webhook.")
+    cause_event_id: str = Field(description="The CloudEvents id of the event that was told.")
+    cause_event_type: str = Field(description="The CloudEvents type of that event.")
+
+
+EVENTS: tuple[type[EventData], ...] = (PersonErased, MessageDelivered)

@@ -1,0 +1,1 @@
+"""The messaging kit: outbox and relay, inbox, batch consumers, dead letters, topics."""

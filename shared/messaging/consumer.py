@@ -1,0 +1,193 @@
+"""Batch consumption with effectively-once effects.
+
+One batch of Kafka records becomes one database transaction: inbox rows, state changes and
+outbox rows commit together, and only then is the offset committed. What can never succeed
+goes to the dead-letter topic; anything else is a transient failure: back off, rewind to the
+batch's first record and let Kafka deliver it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from opentelemetry.trace import SpanKind
+
+from shared.contracts.base import EventData
+from shared.contracts.envelope import Envelope, InvalidEvent, parse_record
+from shared.messaging.dead_letters import DeadLetters, KafkaRecord
+from shared.messaging.inbox import claim_unseen
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_FAILED
+from shared.telemetry import context_from_headers, tracer
+
+log = logging.getLogger(__name__)
+
+U = TypeVar("U", bound=UnitOfWork)
+E = TypeVar("E", bound=EventData)
+EventHandler = Callable[[Envelope, U], Awaitable[None]]
+
+
+class BatchMessage(Protocol):
+    """What the kit needs of FastStream's Kafka message in a batch subscriber."""
+
+    raw_message: Any
+    consumer: Any
+
+    async def ack(self) -> None: ...
+    async def nack(self) -> None: ...
+
+
+class _Rejected(Exception):
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.reason = index, reason
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter for transient failures, reset by a success."""
+
+    initial_s: float = 0.2
+    maximum_s: float = 10.0
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay = min(self.maximum_s, self.initial_s * 2 ** (self.failures - 1))
+        return delay * random.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class EventRoutes(Generic[U]):
+    """Which handler applies which event type, for one consumer group."""
+
+    handlers: dict[str, EventHandler[U]] = field(default_factory=dict)
+
+    def on(self, model: type[E]) -> Callable[[EventHandler[U]], EventHandler[U]]:
+        def register(handler: EventHandler[U]) -> EventHandler[U]:
+            self.handlers[model.event_type()] = handler
+            return handler
+
+        return register
+
+
+class BatchConsumer(Generic[U]):
+    """Applies batches of events for one consumer group of one service."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group: str,
+        routes: EventRoutes[U],
+        unit_of_work: Callable[[], U],
+        dead_letters: DeadLetters,
+        rejections: tuple[type[Exception], ...] = (),
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.service = service
+        self.group = group
+        self._handlers: Mapping[str, EventHandler[U]] = routes.handlers
+        self._unit_of_work = unit_of_work
+        self._dead_letters = dead_letters
+        self._rejections = rejections
+        self._backoff = backoff or Backoff()
+        self._lag: dict[tuple[str, int], int] = {}
+
+    async def process(self, message: BatchMessage) -> None:
+        """Apply a batch, then commit its offsets; never raise into FastStream's loop.
+
+        Raising would let the consumer move past the batch without committing it, and a later
+        commit would then skip it: every failure path ends in ack (done) or nack (redeliver).
+        """
+        raw = message.raw_message
+        records: Sequence[KafkaRecord] = raw if isinstance(raw, tuple) else (raw,)
+        try:
+            await self._process(records)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            EVENTS_FAILED.labels(self.service, "consume").inc()
+            delay = self._backoff.next_delay()
+            log.exception(
+                "batch of %d records failed; redelivering in %.2fs", len(records), delay
+            )
+            await asyncio.sleep(delay)
+            await message.nack()
+            return
+        self._backoff.reset()
+        await message.ack()
+        self._record_lag(message.consumer, records)
+
+    async def _process(self, records: Sequence[KafkaRecord]) -> None:
+        accepted: list[tuple[KafkaRecord, Envelope]] = []
+        for record in records:
+            try:
+                envelope = parse_record(record.headers, record.value)
+            except InvalidEvent as error:
+                await self._dead_letters.send(record, str(error))
+                continue
+            if envelope is not None and envelope.type in self._handlers:
+                accepted.append((record, envelope))
+        rejected: dict[int, str] = {}
+        while accepted:
+            try:
+                await self._apply(accepted, rejected)
+                break
+            except _Rejected as rejection:
+                # Roll back and apply the batch again without the rejected event.
+                rejected[rejection.index] = rejection.reason
+        for index, reason in rejected.items():
+            await self._dead_letters.send(accepted[index][0], reason)
+
+    async def _apply(
+        self, accepted: list[tuple[KafkaRecord, Envelope]], rejected: Mapping[int, str]
+    ) -> None:
+        async with self._unit_of_work() as uow:
+            candidates = [env for i, (_, env) in enumerate(accepted) if i not in rejected]
+            unseen = {id(env) for env in await claim_unseen(
+                uow.session, uow.tables, self.group, candidates
+            )}
+            EVENTS_DUPLICATE.labels(self.service).inc(len(candidates) - len(unseen))
+            for index, (record, envelope) in enumerate(accepted):
+                if index in rejected or id(envelope) not in unseen:
+                    continue
+                with tracer().start_as_current_span(
+                    f"process {envelope.type}",
+                    context=context_from_headers(dict(record.headers)),
+                    kind=SpanKind.CONSUMER,
+                    attributes={"messaging.consumer.group.name": self.group,
+                                "cloudevents.event_id": envelope.id},
+                ):
+                    try:
+                        await self._handlers[envelope.type](envelope, uow)
+                    except self._rejections as error:
+                        raise _Rejected(index, f"{type(error).__name__}: {error}") from error
+            await uow.commit()
+        for record, _ in accepted:
+            EVENTS_CONSUMED.labels(self.service, record.topic).inc()
+
+    def _record_lag(self, consumer: Any, records: Sequence[KafkaRecord]) -> None:
+        highwater = getattr(consumer, "highwater", None)
+        if highwater is None:
+            return
+        from aiokafka import TopicPartition
+
+        last: dict[tuple[str, int], int] = {}
+        for record in records:
+            last[(record.topic, record.partition)] = record.offset
+        for (topic, partition), offset in last.items():
+            end = highwater(TopicPartition(topic, partition))
+            if end is not None:
+                self._lag[(topic, partition)] = max(0, end - offset - 1)
+        for topic in {t for t, _ in last}:
+            total = sum(lag for (t, _), lag in self._lag.items() if t == topic)
+            CONSUMER_LAG.labels(self.service, topic).set(total)

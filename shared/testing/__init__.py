@@ -1,0 +1,1 @@
+"""Helpers for the project's tests: tokens, running apps, reading topics."""
