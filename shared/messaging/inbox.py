@@ -25,7 +25,8 @@ async def claim_unseen(
     if not unique:
         return []
     inbox = tables.inbox
-    seen = await session.execute(
+    connection = await session.connection()
+    seen = await connection.execute(
         select(inbox.c.source, inbox.c.event_id).where(
             inbox.c.consumer == consumer,
             tuple_(inbox.c.source, inbox.c.event_id).in_(list(unique)),
@@ -34,7 +35,7 @@ async def claim_unseen(
     for source, event_id in seen.all():
         unique.pop((source, event_id), None)
     if unique:
-        await session.execute(
+        await connection.execute(
             insert(inbox),
             [{"consumer": consumer, "source": s, "event_id": i} for s, i in unique],
         )

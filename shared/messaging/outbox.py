@@ -57,7 +57,8 @@ async def write_outbox(
     """Insert records in the order they were recorded (the relay publishes in id order)."""
     if not records:
         return
-    await executor.execute(
+    connection = executor if isinstance(executor, AsyncConnection) else await executor.connection()
+    await connection.execute(
         insert(tables.outbox),
         [
             {
