@@ -124,6 +124,7 @@ class ThrowawayPostgres:
         if self._root is not None:
             raise RuntimeError("the PostgreSQL cluster is already running")
         bin_dir = self._bin_dir if self._bin_dir is not None else ensure_postgres_installed()
+        self._bin_dir = bin_dir
         if self._base_dir is not None:
             self._base_dir.mkdir(parents=True, exist_ok=True)
         self._root = Path(tempfile.mkdtemp(prefix="inspraak-pg-", dir=self._base_dir))
@@ -318,3 +319,31 @@ def _read_text(path: Path) -> str:
 
 def _tail(text: str) -> str:
     return "\n".join(text.rstrip().splitlines()[-_TAIL_LINES:])
+
+
+def create_database_at(server_url: str, name: str) -> str:
+    """Create database ``name`` on an existing server (``postgresql://user:pw@host:port/db``).
+
+    Returns the database's asyncpg SQLAlchemy URL. Used when tests run against a PostgreSQL
+    the suite did not start (``TEST_POSTGRES_URL``).
+    """
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    if not _DATABASE_NAME.match(name):
+        raise ValueError(f"not a plain database name: {name!r}")
+    url = make_url(server_url).set(drivername="postgresql")
+
+    async def create() -> None:
+        connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+        hide_password=False
+    )

@@ -1,0 +1,1 @@
+"""Advisory service: advisory councils, advice requests with deadlines, and the advice given."""

@@ -1,0 +1,32 @@
+"""Wires the advisory service's dependencies; nothing here connects until started."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from shared.messaging.consumer import BatchConsumer
+from shared.runtime import Runtime, create_runtime
+
+from services.advisory.domain.exceptions import AdvisoryError
+from services.advisory.entrypoints import consumers
+from services.advisory.persistence.tables import messaging
+from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
+from services.advisory.settings import AdvisorySettings
+
+
+def bootstrap(settings: AdvisorySettings) -> Runtime:
+    runtime = create_runtime(settings, messaging)
+    unit_of_work = partial(
+        AdvisoryUnitOfWork, runtime.sessions, messaging, settings, runtime.outbox_signal
+    )
+    runtime.unit_of_work = unit_of_work
+    consumer = BatchConsumer(
+        service=settings.service_name,
+        group=runtime.consumer_group,
+        routes=consumers.routes,
+        unit_of_work=unit_of_work,
+        dead_letters=runtime.dead_letters(runtime.consumer_group),
+        rejections=(AdvisoryError,),
+    )
+    consumers.subscribe(runtime, consumer)
+    return runtime

@@ -1,0 +1,42 @@
+"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+
+from __future__ import annotations
+
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+
+from shared.contracts import initiatives
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import BatchConsumer, EventRoutes
+from shared.runtime import Runtime
+
+from services.advisory import handlers
+from services.advisory.domain import commands
+from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
+
+routes: EventRoutes[AdvisoryUnitOfWork] = EventRoutes()
+
+
+@routes.on(initiatives.InitiativeReadyForReview)
+async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeReadyForReview)
+    command = commands.RequestAdvice(
+        subject_id=event.initiative_id, title=event.title,
+        neighbourhood=event.neighbourhood, theme=event.theme,
+    )
+    await handlers.request_advice(command, municipality=event.municipality, cause=envelope, uow=uow)
+
+
+def subscribe(runtime: Runtime, consumer: BatchConsumer[AdvisoryUnitOfWork]) -> None:
+    @runtime.broker.subscriber(
+        *runtime.consumed_topics,
+        group_id=consumer.group,
+        batch=True,
+        max_records=runtime.settings.consumer_batch_size,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+    )
+    async def on_events(message: KafkaMessage) -> None:
+        """Advisory asks councils for advice on initiatives that are ready for review."""
+        await consumer.process(message)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from shared.messaging.unit_of_work import UnitOfWork
+
+from services.advisory.persistence.repository import AdviceRoundRepository, CouncilRepository
+
+
+class AdvisoryUnitOfWork(UnitOfWork):
+    councils: CouncilRepository
+    rounds: AdviceRoundRepository
+
+    async def __aenter__(self) -> AdvisoryUnitOfWork:
+        await super().__aenter__()
+        self.councils = CouncilRepository(self.session)
+        self.rounds = AdviceRoundRepository(self.session)
+        return self
