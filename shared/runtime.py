@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext
@@ -27,7 +26,7 @@ from shared.auth import TokenVerifier
 from shared.http import install_operational_routes, install_problem_handlers
 from shared.logs import configure_logging
 from shared.messaging.dead_letters import DeadLetters
-from shared.messaging.producer import create_producer
+from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay, producer_send
 from shared.messaging.tables import OUTBOX_SLOTS, MessagingTables
 from shared.messaging.topology import consumed_topics, consumer_group
@@ -50,7 +49,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     tables: MessagingTables
     broker: KafkaBroker
-    producer: AIOKafkaProducer
+    producer: Producer
     relay: OutboxRelay
     unit_of_work: Callable[[], UnitOfWork] | None = None
     background: list[BackgroundTask] = field(default_factory=list)
@@ -86,7 +85,7 @@ def _broker_security(settings: ServiceSettings) -> BaseSecurity | None:
 
 def create_runtime(settings: ServiceSettings, tables: MessagingTables) -> Runtime:
     engine = create_engine(settings.resolved_database_url())
-    producer = create_producer(settings)
+    producer = Producer(settings)
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         security=_broker_security(settings),

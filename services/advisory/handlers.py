@@ -10,7 +10,7 @@ from shared.contracts.envelope import Envelope
 from services.advisory import integration
 from services.advisory.domain import commands
 from services.advisory.domain.deadlines import advice_deadline
-from services.advisory.domain.exceptions import NotFound
+from services.advisory.domain.exceptions import AlreadyRequested, NotFound
 from services.advisory.domain.model import (
     Advice,
     AdviceRequest,
@@ -82,9 +82,10 @@ async def request_advice(
     A subject that matches no council is kept as an unrouted round for a civil servant to
     route: it is never dropped.
     """
-    existing = await uow.rounds.for_subject(municipality, "initiative", command.subject_id)
-    if existing is not None:
-        return existing
+    if await uow.rounds.for_subject(municipality, "initiative", command.subject_id):
+        # Redeliveries never get here (the inbox drops them); a second, different event asking
+        # review for the same initiative is a fault upstream, for an operator to look at.
+        raise AlreadyRequested(f"advice on initiative {command.subject_id} was already requested")
     now = _now()
     councils = [c for c in await uow.councils.list(municipality)
                 if c.covers(command.neighbourhood, command.theme)]

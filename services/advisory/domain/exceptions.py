@@ -12,3 +12,7 @@ class NotAMember(AdvisoryError):
 
 class AlreadyAdvised(AdvisoryError):
     pass
+
+
+class AlreadyRequested(AdvisoryError):
+    pass

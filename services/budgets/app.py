@@ -1,0 +1,25 @@
+"""Composition root of the budgets service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.runtime import create_service_app
+
+from services.budgets.bootstrap import bootstrap
+from services.budgets.entrypoints.api import router
+from services.budgets.settings import BudgetsSettings
+
+
+def create_app(settings: BudgetsSettings | None = None) -> FastAPI:
+    settings = settings or BudgetsSettings()
+    runtime = bootstrap(settings)
+    return create_service_app(
+        runtime,
+        title="Inspraak budgets",
+        description=(
+            "Neighbourhood budgets and the initiatives fund: an append-only ledger, "
+            "reservations for approved initiatives, balances anyone in the municipality can follow."
+        ),
+        routers=[router],
+    )

@@ -1,0 +1,401 @@
+"""Budgets, their append-only double-entry ledger, and the allocation of money to initiatives.
+
+Every entry moves an amount from one of a budget's accounts to another, so the ledger always
+balances: money only ever moves, it never appears or disappears. Balances are derived by
+summing entries; no balance is ever stored or updated in place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.budgets.domain import events
+from services.budgets.domain.exceptions import BudgetError
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+FUND_SCOPE = "initiatives_fund"
+
+
+class BudgetKind(StrEnum):
+    NEIGHBOURHOOD_BUDGET = "neighbourhood_budget"
+    INITIATIVES_FUND = "initiatives_fund"
+
+
+class EntryKind(StrEnum):
+    OPENED = "opened"
+    RESERVED = "reserved"
+    RELEASED = "released"
+    DISBURSED = "disbursed"
+    CORRECTION = "correction"
+
+
+class Account(StrEnum):
+    """The accounts of one budget; every entry debits one and credits another."""
+
+    FUNDING = "funding"  # where the money comes from: the council's appropriation
+    AVAILABLE = "available"  # free to reserve
+    RESERVED = "reserved"  # promised to an initiative, not paid yet
+    DISBURSED = "disbursed"  # paid out
+
+
+TRANSFERS: dict[EntryKind, tuple[Account, Account]] = {
+    EntryKind.OPENED: (Account.FUNDING, Account.AVAILABLE),
+    EntryKind.RESERVED: (Account.AVAILABLE, Account.RESERVED),
+    EntryKind.RELEASED: (Account.RESERVED, Account.AVAILABLE),
+    EntryKind.DISBURSED: (Account.RESERVED, Account.DISBURSED),
+}
+# A correction moves money between FUNDING and AVAILABLE, in either direction.
+CORRECTION_ACCOUNTS = frozenset({Account.FUNDING, Account.AVAILABLE})
+
+
+def budget_year(moment: datetime) -> int:
+    """The budget year a moment falls in: the calendar year in Europe/Amsterdam."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(AMSTERDAM).year
+
+
+def neighbourhood_scope(neighbourhood: str, year: int) -> str:
+    return f"{neighbourhood}/{year}"
+
+
+def euros(cents: int) -> str:
+    return f"€{cents // 100:,}.{cents % 100:02d}"
+
+
+class Movement(BaseModel):
+    """An amount moved from one account of a budget to another (or the sum of several)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: EntryKind
+    debit_account: Account = Field(description="The account the money leaves.")
+    credit_account: Account = Field(description="The account the money arrives in.")
+    amount_cents: int = Field(gt=0, description="Always positive; the accounts say which way.")
+
+    @model_validator(mode="after")
+    def _accounts_fit_the_kind(self) -> Movement:
+        accounts = (self.debit_account, self.credit_account)
+        if self.kind is EntryKind.CORRECTION:
+            if set(accounts) != CORRECTION_ACCOUNTS:
+                raise ValueError("a correction moves money between funding and available")
+        elif accounts != TRANSFERS[self.kind]:
+            expected = " -> ".join(TRANSFERS[self.kind])
+            raise ValueError(f"a {self.kind} entry moves money {expected}")
+        return self
+
+
+class LedgerEntry(Movement):
+    """One line of a budget's ledger. Entries are appended, never changed or removed."""
+
+    id: int | None = Field(default=None, description="Position in the ledger, once stored.")
+    budget_id: str
+    municipality: str
+    initiative_id: str | None = Field(default=None, description="The initiative it concerns.")
+    at: datetime
+    note: str = ""
+
+    @classmethod
+    def record(
+        cls,
+        kind: EntryKind,
+        *,
+        budget: Budget,
+        amount_cents: int,
+        at: datetime,
+        initiative_id: str | None = None,
+        note: str = "",
+    ) -> LedgerEntry:
+        debit, credit = TRANSFERS[kind]
+        return cls(
+            kind=kind,
+            debit_account=debit,
+            credit_account=credit,
+            amount_cents=amount_cents,
+            budget_id=budget.id,
+            municipality=budget.municipality,
+            initiative_id=initiative_id,
+            at=at,
+            note=note,
+        )
+
+
+class Balances(BaseModel):
+    """A budget's position, derived from its ledger entries and nothing else."""
+
+    model_config = ConfigDict(frozen=True)
+
+    opened_cents: int = Field(description="Put into the budget when it was opened.")
+    corrections_cents: int = Field(description="Net corrections (negative: money taken out).")
+    reserved_cents: int = Field(description="Reserved for initiatives, in total.")
+    released_cents: int = Field(description="Reservations given back, in total.")
+    disbursed_cents: int = Field(description="Paid out to initiatives, in total.")
+    committed_cents: int = Field(description="Reserved and neither released nor paid yet.")
+    available_cents: int = Field(description="Free to reserve.")
+
+    @classmethod
+    def derive(cls, movements: Iterable[Movement]) -> Balances:
+        by_kind: dict[EntryKind, int] = defaultdict(int)
+        accounts: dict[Account, int] = defaultdict(int)
+        corrections = 0
+        for movement in movements:
+            by_kind[movement.kind] += movement.amount_cents
+            accounts[movement.debit_account] -= movement.amount_cents
+            accounts[movement.credit_account] += movement.amount_cents
+            if movement.kind is EntryKind.CORRECTION:
+                sign = 1 if movement.credit_account is Account.AVAILABLE else -1
+                corrections += sign * movement.amount_cents
+        return cls(
+            opened_cents=by_kind[EntryKind.OPENED],
+            corrections_cents=corrections,
+            reserved_cents=by_kind[EntryKind.RESERVED],
+            released_cents=by_kind[EntryKind.RELEASED],
+            disbursed_cents=by_kind[EntryKind.DISBURSED],
+            committed_cents=accounts[Account.RESERVED],
+            available_cents=accounts[Account.AVAILABLE],
+        )
+
+
+class Budget(BaseModel):
+    """A neighbourhood budget for one year, or a municipality's rolling initiatives fund."""
+
+    id: str
+    municipality: str
+    kind: BudgetKind
+    neighbourhood: str | None = Field(default=None, description="CBS neighbourhood code.")
+    year: int | None = Field(
+        default=None, description="Budget year; for the rolling fund only the year it opened."
+    )
+    max_per_initiative_cents: int | None = Field(
+        default=None, description="The fund's ceiling per initiative; null for no ceiling."
+    )
+    opened_at: datetime
+    opened_by: str
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        budget_id: str,
+        municipality: str,
+        kind: BudgetKind,
+        opening_amount_cents: int,
+        opened_by: str,
+        now: datetime,
+        neighbourhood: str | None = None,
+        year: int | None = None,
+        max_per_initiative_cents: int | None = None,
+    ) -> tuple[Budget, LedgerEntry]:
+        """A new budget and the ledger entry that puts its opening amount in."""
+        if opening_amount_cents <= 0:
+            raise BudgetError("a budget opens with a positive amount")
+        if kind is BudgetKind.NEIGHBOURHOOD_BUDGET:
+            if neighbourhood is None or year is None:
+                raise BudgetError("a neighbourhood budget needs a neighbourhood and a year")
+            if max_per_initiative_cents is not None:
+                raise BudgetError("a ceiling per initiative belongs to the initiatives fund")
+        elif neighbourhood is not None:
+            raise BudgetError("the initiatives fund belongs to the municipality, not a neighbourhood")
+        if max_per_initiative_cents is not None and max_per_initiative_cents <= 0:
+            raise BudgetError("a ceiling per initiative must be positive")
+        budget = cls(
+            id=budget_id,
+            municipality=municipality,
+            kind=kind,
+            neighbourhood=neighbourhood,
+            year=year,
+            max_per_initiative_cents=max_per_initiative_cents,
+            opened_at=now,
+            opened_by=opened_by,
+        )
+        opening = LedgerEntry.record(
+            EntryKind.OPENED, budget=budget, amount_cents=opening_amount_cents, at=now,
+            note="opening amount",
+        )
+        return budget, opening
+
+    @property
+    def scope(self) -> str:
+        """What the budget is for; a municipality has one budget per scope."""
+        if self.kind is BudgetKind.INITIATIVES_FUND:
+            return FUND_SCOPE
+        assert self.neighbourhood is not None and self.year is not None
+        return neighbourhood_scope(self.neighbourhood, self.year)
+
+    def describe(self) -> str:
+        if self.kind is BudgetKind.INITIATIVES_FUND:
+            return "the initiatives fund"
+        return f"the neighbourhood budget of {self.neighbourhood} for {self.year}"
+
+    def available_to_initiative(self, balances: Balances) -> int:
+        """What one initiative could get: what is available, up to the ceiling if any."""
+        available = max(0, balances.available_cents)
+        if self.max_per_initiative_cents is None:
+            return available
+        return min(available, self.max_per_initiative_cents)
+
+    def can_cover(self, amount_cents: int, balances: Balances) -> bool:
+        return amount_cents <= self.available_to_initiative(balances)
+
+    def refusal_reason(self, amount_cents: int, balances: Balances) -> str | None:
+        """Why ``amount_cents`` cannot be reserved for one initiative; ``None`` if it can."""
+        ceiling = self.max_per_initiative_cents
+        if ceiling is not None and amount_cents > ceiling:
+            return (
+                f"{self.describe()} reserves at most {euros(ceiling)} per initiative; "
+                f"{euros(amount_cents)} was requested"
+            )
+        if amount_cents > balances.available_cents:
+            short = amount_cents - max(0, balances.available_cents)
+            return (
+                f"{self.describe()} has {euros(max(0, balances.available_cents))} available, "
+                f"{euros(short)} short of the {euros(amount_cents)} requested"
+            )
+        return None
+
+    def reserve(
+        self, *, initiative_id: str, amount_cents: int, balances: Balances, now: datetime
+    ) -> LedgerEntry:
+        """The entry reserving ``amount_cents``; never more than the budget can give.
+
+        ``balances`` must be current: the caller holds the budget's lock while it derives
+        them and appends the entry, so two reservations never both spend the same money.
+        """
+        reason = self.refusal_reason(amount_cents, balances)
+        if reason is not None:
+            raise BudgetError(reason)
+        return LedgerEntry.record(
+            EntryKind.RESERVED, budget=self, amount_cents=amount_cents, at=now,
+            initiative_id=initiative_id, note="reserved for an approved initiative",
+        )
+
+
+@dataclass(frozen=True)
+class FundPosition:
+    """The municipality's initiatives fund as it stands, to tell whether it could step in."""
+
+    fund: Budget
+    balances: Balances
+
+    def could_cover(self, amount_cents: int) -> bool:
+        return self.fund.can_cover(amount_cents, self.balances)
+
+
+class AllocationOutcome(StrEnum):
+    ALLOCATED = "allocated"
+    REFUSED = "refused"
+
+
+class Allocation(BaseModel):
+    """What the budgets service did with one approved initiative's request for money."""
+
+    municipality: str
+    initiative_id: str
+    funding_source: BudgetKind
+    requested_cents: int
+    outcome: AllocationOutcome
+    budget_id: str | None = Field(description="The budget tried; null when none exists.")
+    amount_cents: int = Field(description="Reserved; 0 when refused.")
+    shortfall_cents: int = Field(description="What was missing; 0 when allocated.")
+    reason: str
+    decided_at: datetime = Field(description="When the initiative was approved.")
+    recorded_at: datetime
+    pending_events: list[events.DomainEvent] = Field(default_factory=list, exclude=True)
+
+    @property
+    def is_reserved(self) -> bool:
+        return self.outcome is AllocationOutcome.ALLOCATED
+
+    @classmethod
+    def decide(
+        cls,
+        *,
+        municipality: str,
+        initiative_id: str,
+        funding_source: BudgetKind,
+        neighbourhood: str,
+        requested_cents: int,
+        decided_at: datetime,
+        budget: Budget | None,
+        balances: Balances,
+        fund: FundPosition | None,
+        now: datetime,
+    ) -> tuple[Allocation, LedgerEntry | None]:
+        """Reserve the requested amount from ``budget`` if it can give it, else refuse.
+
+        ``budget`` is the one the funding source names (``None`` when it does not exist) and
+        ``balances`` its current balances; ``fund`` is the initiatives fund, consulted only to
+        tell a refused neighbourhood-budget request whether the fund could cover it instead.
+        """
+        facts = {
+            "municipality": municipality,
+            "initiative_id": initiative_id,
+            "funding_source": funding_source,
+            "requested_cents": requested_cents,
+            "decided_at": decided_at,
+            "recorded_at": now,
+        }
+        reason = (
+            _missing_budget_reason(municipality, funding_source, neighbourhood, decided_at)
+            if budget is None
+            else budget.refusal_reason(requested_cents, balances)
+        )
+        if reason is not None:
+            available = budget.available_to_initiative(balances) if budget else 0
+            refused = cls(
+                **facts,
+                outcome=AllocationOutcome.REFUSED,
+                budget_id=budget.id if budget else None,
+                amount_cents=0,
+                shortfall_cents=requested_cents - available,
+                reason=reason,
+            )
+            fund_could_cover = (
+                funding_source is BudgetKind.NEIGHBOURHOOD_BUDGET
+                and fund is not None
+                and fund.could_cover(requested_cents)
+            )
+            refused.pending_events.append(events.Refused(
+                municipality, initiative_id, refused.budget_id, requested_cents, available,
+                refused.shortfall_cents, fund_could_cover, reason,
+            ))
+            return refused, None
+        assert budget is not None
+        entry = (
+            budget.reserve(
+                initiative_id=initiative_id, amount_cents=requested_cents, balances=balances,
+                now=now,
+            )
+            if requested_cents > 0
+            else None  # nothing to reserve, but the initiative is funded all the same
+        )
+        allocated = cls(
+            **facts,
+            outcome=AllocationOutcome.ALLOCATED,
+            budget_id=budget.id,
+            amount_cents=requested_cents,
+            shortfall_cents=0,
+            reason=f"{euros(requested_cents)} reserved from {budget.describe()}",
+        )
+        allocated.pending_events.append(events.Allocated(
+            municipality, initiative_id, budget.id, budget.neighbourhood, requested_cents,
+            balances.available_cents - requested_cents,
+        ))
+        return allocated, entry
+
+
+def _missing_budget_reason(
+    municipality: str, funding_source: BudgetKind, neighbourhood: str, decided_at: datetime
+) -> str:
+    if funding_source is BudgetKind.INITIATIVES_FUND:
+        return f"municipality {municipality} has no initiatives fund"
+    return (
+        f"municipality {municipality} has no neighbourhood budget for {neighbourhood} "
+        f"in {budget_year(decided_at)}"
+    )

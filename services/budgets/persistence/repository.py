@@ -1,0 +1,241 @@
+"""Loads and stores budgets, ledger entries and allocations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.budgets.domain.model import (
+    Account,
+    Allocation,
+    AllocationOutcome,
+    Balances,
+    Budget,
+    BudgetKind,
+    EntryKind,
+    LedgerEntry,
+    Movement,
+)
+from services.budgets.persistence.tables import AllocationRow, BudgetRow, LedgerEntryRow
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their offset; they were written in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _budget(row: BudgetRow) -> Budget:
+    return Budget(
+        id=row.id,
+        municipality=row.municipality,
+        kind=BudgetKind(row.kind),
+        neighbourhood=row.neighbourhood,
+        year=row.year,
+        max_per_initiative_cents=row.max_per_initiative_cents,
+        opened_at=_aware(row.opened_at),
+        opened_by=row.opened_by,
+    )
+
+
+class BudgetRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, municipality: str, budget_id: str, *, lock: bool = False) -> Budget | None:
+        query = select(BudgetRow).where(
+            BudgetRow.id == budget_id, BudgetRow.municipality == municipality
+        )
+        if lock:
+            query = query.with_for_update()
+        row = (await self._session.exec(query)).first()
+        return _budget(row) if row else None
+
+    async def find(self, municipality: str, scope: str, *, lock: bool = False) -> Budget | None:
+        """The municipality's budget for a scope (``BU.../year`` or the fund), if any.
+
+        With ``lock`` the budget's row stays locked until the transaction ends: whoever
+        reserves from a budget holds this lock while deriving its balance and appending.
+        """
+        query = select(BudgetRow).where(
+            BudgetRow.municipality == municipality, BudgetRow.scope == scope
+        )
+        if lock:
+            query = query.with_for_update()
+        row = (await self._session.exec(query)).first()
+        return _budget(row) if row else None
+
+    async def list(
+        self,
+        municipality: str,
+        *,
+        kind: BudgetKind | None = None,
+        year: int | None = None,
+        neighbourhood: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Budget]:
+        query = select(BudgetRow).where(BudgetRow.municipality == municipality)
+        if kind is not None:
+            query = query.where(BudgetRow.kind == kind.value)
+        if year is not None:
+            query = query.where(BudgetRow.year == year)
+        if neighbourhood is not None:
+            query = query.where(BudgetRow.neighbourhood == neighbourhood)
+        query = query.order_by(
+            col(BudgetRow.kind), col(BudgetRow.neighbourhood), col(BudgetRow.year),
+            col(BudgetRow.id),
+        ).limit(limit).offset(offset)
+        return [_budget(row) for row in (await self._session.exec(query)).all()]
+
+    def add(self, budget: Budget) -> None:
+        self._session.add(BudgetRow(
+            id=budget.id,
+            municipality=budget.municipality,
+            kind=budget.kind.value,
+            scope=budget.scope,
+            neighbourhood=budget.neighbourhood,
+            year=budget.year,
+            max_per_initiative_cents=budget.max_per_initiative_cents,
+            opened_at=budget.opened_at,
+            opened_by=budget.opened_by,
+        ))
+
+
+class LedgerRepository:
+    """The append-only ledger: entries go in, sums come out."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def append(self, entry: LedgerEntry) -> None:
+        self._session.add(LedgerEntryRow(
+            budget_id=entry.budget_id,
+            municipality=entry.municipality,
+            initiative_id=entry.initiative_id,
+            kind=entry.kind.value,
+            debit_account=entry.debit_account.value,
+            credit_account=entry.credit_account.value,
+            amount_cents=entry.amount_cents,
+            at=entry.at,
+            note=entry.note,
+        ))
+
+    async def balances(self, budget_id: str) -> Balances:
+        return (await self.balances_of([budget_id]))[budget_id]
+
+    async def balances_of(self, budget_ids: Sequence[str]) -> dict[str, Balances]:
+        """Each budget's balances, summed by the database from its entries."""
+        movements: dict[str, list[Movement]] = defaultdict(list)
+        if budget_ids:
+            # Pending entries of this transaction count too.
+            await self._session.flush()
+            query = (
+                select(
+                    LedgerEntryRow.budget_id,
+                    LedgerEntryRow.kind,
+                    LedgerEntryRow.debit_account,
+                    LedgerEntryRow.credit_account,
+                    func.sum(LedgerEntryRow.amount_cents),
+                )
+                .where(col(LedgerEntryRow.budget_id).in_(budget_ids))
+                .group_by(
+                    col(LedgerEntryRow.budget_id),
+                    col(LedgerEntryRow.kind),
+                    col(LedgerEntryRow.debit_account),
+                    col(LedgerEntryRow.credit_account),
+                )
+            )
+            for budget_id, kind, debit, credit, total in (await self._session.exec(query)).all():
+                movements[budget_id].append(Movement(
+                    kind=EntryKind(kind),
+                    debit_account=Account(debit),
+                    credit_account=Account(credit),
+                    amount_cents=int(total),  # PostgreSQL sums bigints as numeric
+                ))
+        return {budget_id: Balances.derive(movements[budget_id]) for budget_id in budget_ids}
+
+    async def entries(self, budget_id: str, *, limit: int, offset: int) -> list[LedgerEntry]:
+        query = (
+            select(LedgerEntryRow)
+            .where(LedgerEntryRow.budget_id == budget_id)
+            .order_by(col(LedgerEntryRow.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            LedgerEntry(
+                id=row.id,
+                budget_id=row.budget_id,
+                municipality=row.municipality,
+                initiative_id=row.initiative_id,
+                kind=EntryKind(row.kind),
+                debit_account=Account(row.debit_account),
+                credit_account=Account(row.credit_account),
+                amount_cents=row.amount_cents,
+                at=_aware(row.at),
+                note=row.note,
+            )
+            for row in (await self._session.exec(query)).all()
+        ]
+
+
+class AllocationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(
+        self, municipality: str, initiative_id: str, *, lock: bool = False
+    ) -> Allocation | None:
+        query = select(AllocationRow).where(
+            AllocationRow.municipality == municipality,
+            AllocationRow.initiative_id == initiative_id,
+        )
+        if lock:
+            query = query.with_for_update()
+        row = (await self._session.exec(query)).first()
+        if row is None:
+            return None
+        return Allocation(
+            municipality=row.municipality,
+            initiative_id=row.initiative_id,
+            funding_source=BudgetKind(row.funding_source),
+            requested_cents=row.requested_cents,
+            outcome=AllocationOutcome(row.outcome),
+            budget_id=row.budget_id,
+            amount_cents=row.amount_cents,
+            shortfall_cents=row.shortfall_cents,
+            reason=row.reason,
+            decided_at=_aware(row.decided_at),
+            recorded_at=_aware(row.recorded_at),
+        )
+
+    async def save(self, allocation: Allocation) -> None:
+        values = {
+            "funding_source": allocation.funding_source.value,
+            "requested_cents": allocation.requested_cents,
+            "outcome": allocation.outcome.value,
+            "budget_id": allocation.budget_id,
+            "amount_cents": allocation.amount_cents,
+            "shortfall_cents": allocation.shortfall_cents,
+            "reason": allocation.reason[:1000],
+            "decided_at": allocation.decided_at,
+            "recorded_at": allocation.recorded_at,
+        }
+        row = await self._session.get(
+            AllocationRow, (allocation.municipality, allocation.initiative_id)
+        )
+        if row is None:
+            self._session.add(AllocationRow(
+                municipality=allocation.municipality,
+                initiative_id=allocation.initiative_id,
+                **values,
+            ))
+            return
+        for name, value in values.items():
+            setattr(row, name, value)
+        self._session.add(row)

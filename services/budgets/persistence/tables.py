@@ -1,0 +1,104 @@
+"""The budgets service's tables; only this service reads or writes them.
+
+``ledger_entry`` is append-only: the migration installs triggers that refuse UPDATE and
+DELETE, so a balance can only change by appending an entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from shared.messaging.tables import MessagingTables
+
+
+class Table(SQLModel, registry=registry()):
+    pass
+
+
+metadata = Table.metadata
+
+
+class BudgetRow(Table, table=True):
+    __tablename__ = "budget"
+    __table_args__ = (
+        # One neighbourhood budget per neighbourhood and year, one fund per municipality.
+        UniqueConstraint("municipality", "scope", name="uq_budget_scope"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    municipality: str = Field(max_length=6, index=True)
+    kind: str = Field(max_length=40)
+    scope: str = Field(max_length=40)
+    neighbourhood: str | None = Field(default=None, max_length=10, index=True)
+    year: int | None = None
+    max_per_initiative_cents: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
+    opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    opened_by: str = Field(max_length=64)
+
+
+class LedgerEntryRow(Table, table=True):
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="ck_ledger_entry_positive_amount"),
+        CheckConstraint("debit_account <> credit_account", name="ck_ledger_entry_two_accounts"),
+        # The database's own guarantee that an initiative is reserved at most once.
+        Index(
+            "uq_ledger_entry_reserved_once",
+            "municipality",
+            "initiative_id",
+            unique=True,
+            sqlite_where=text("kind = 'reserved'"),
+            postgresql_where=text("kind = 'reserved'"),
+        ),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    budget_id: str = Field(max_length=36, foreign_key="budget.id", index=True)
+    municipality: str = Field(max_length=6)
+    initiative_id: str | None = Field(default=None, max_length=200, index=True)
+    kind: str = Field(max_length=20)
+    debit_account: str = Field(max_length=20)
+    credit_account: str = Field(max_length=20)
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    note: str = Field(default="", max_length=500)
+
+
+class AllocationRow(Table, table=True):
+    __tablename__ = "allocation"
+
+    municipality: str = Field(primary_key=True, max_length=6)
+    initiative_id: str = Field(primary_key=True, max_length=200)
+    funding_source: str = Field(max_length=40)
+    requested_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    outcome: str = Field(max_length=20, index=True)
+    budget_id: str | None = Field(default=None, max_length=36, foreign_key="budget.id")
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    shortfall_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reason: str = Field(max_length=1000)
+    decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+messaging = MessagingTables(metadata)

@@ -1,0 +1,1 @@
+"""Notifications service: tells people what happened, in their language, exactly once per event."""
