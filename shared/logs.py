@@ -21,4 +21,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # aiokafka is chatty about routine rebalances at INFO.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    for chatty in ("aiokafka", "kafka"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext
 from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select, text
@@ -25,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth import TokenVerifier
 from shared.http import install_operational_routes, install_problem_handlers
 from shared.logs import configure_logging
+from shared.messaging.consumer import BatchConsumer
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay, producer_send
@@ -61,6 +64,22 @@ class Runtime:
     def dead_letters(self, group: str) -> DeadLetters:
         return DeadLetters(self.producer, service=self.settings.service_name, group=group)
 
+    def batch_subscriber(self, consumer: BatchConsumer[Any]) -> Callable[[Any], Any]:
+        """FastStream's subscriber for a kit consumer: batches, manual acks, records kept raw.
+
+        The body is left undecoded: FastStream would otherwise parse JSON before our code runs,
+        and a record it cannot parse would be skipped without a dead letter.
+        """
+        return self.broker.subscriber(
+            *self.consumed_topics,
+            group_id=consumer.group,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            decoder=_keep_raw,
+        )
+
     @property
     def consumer_group(self) -> str:
         return consumer_group(self.settings.service_name, self.settings.kafka_topic_namespace)
@@ -68,6 +87,10 @@ class Runtime:
     @property
     def consumed_topics(self) -> list[str]:
         return consumed_topics(self.settings.service_name, self.settings.kafka_topic_namespace)
+
+
+async def _keep_raw(message: StreamMessage[Any]) -> Any:
+    return message.body
 
 
 def _broker_security(settings: ServiceSettings) -> BaseSecurity | None:
@@ -91,6 +114,7 @@ def create_runtime(settings: ServiceSettings, tables: MessagingTables) -> Runtim
         security=_broker_security(settings),
         client_id=f"inspraak-{settings.service_name}",
         logger=logging.getLogger(f"inspraak.{settings.service_name}.broker"),
+        log_level=logging.DEBUG,  # "Received"/"Processed" per batch is noise at INFO
     )
     relay = OutboxRelay(
         engine=engine,

@@ -1,1 +1,1 @@
-"""Budgets service: neighbourhood budgets and the initiatives fund, kept as an append-only ledger."""
+"""Budgets service: neighbourhood budgets and the initiatives fund, on an append-only ledger."""

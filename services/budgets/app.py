@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.runtime import create_service_app
-
 from services.budgets.bootstrap import bootstrap
 from services.budgets.entrypoints.api import router
 from services.budgets.settings import BudgetsSettings
+from shared.runtime import create_service_app
 
 
 def create_app(settings: BudgetsSettings | None = None) -> FastAPI:

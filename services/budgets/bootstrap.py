@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from shared.messaging.consumer import BatchConsumer
-from shared.runtime import Runtime, create_runtime
-
 from services.budgets.domain.exceptions import BudgetError
 from services.budgets.entrypoints import consumers
 from services.budgets.persistence.tables import messaging
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
 from services.budgets.settings import BudgetsSettings
+from shared.messaging.consumer import BatchConsumer
+from shared.runtime import Runtime, create_runtime
 
 
 def bootstrap(settings: BudgetsSettings) -> Runtime:

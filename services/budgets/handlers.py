@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from shared.contracts.envelope import Envelope
-
 from services.budgets.domain import commands
 from services.budgets.domain.exceptions import BudgetAlreadyExists
 from services.budgets.domain.model import (
@@ -24,6 +22,7 @@ from services.budgets.domain.model import (
 )
 from services.budgets.integration import contract_events
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
+from shared.contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +39,8 @@ async def open_budget(
     uow: BudgetsUnitOfWork,
 ) -> tuple[Budget, Balances]:
     """Open a budget with its opening amount as the ledger's first entry."""
+    neighbourhood: str | None
+    ceiling: int | None
     match command:
         case commands.OpenNeighbourhoodBudget():
             neighbourhood, ceiling = command.neighbourhood, None

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.contracts import budgets as contract
-from shared.contracts.base import EventData
-
 from services.budgets.domain import events
 from services.budgets.domain.model import Allocation
+from shared.contracts import budgets as contract
+from shared.contracts.base import EventData
 
 
 def to_contract(event: events.DomainEvent) -> EventData:

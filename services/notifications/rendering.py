@@ -98,6 +98,8 @@ class Renderer:
             "recipient_id": notice.recipient_id,
         }
         module = template.make_module(context)
-        subject = " ".join(str(module.subject).split())
+        subject = " ".join(str(getattr(module, "subject", "")).split())
+        if not subject:
+            raise ValueError(f"template for {notice.kind.value} ({language.value}) sets no subject")
         body = str(module).strip() + "\n"
         return Rendered(subject=subject, body=body)

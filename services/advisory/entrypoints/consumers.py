@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from shared.contracts import initiatives
@@ -29,14 +28,7 @@ async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOf
 
 
 def subscribe(runtime: Runtime, consumer: BatchConsumer[AdvisoryUnitOfWork]) -> None:
-    @runtime.broker.subscriber(
-        *runtime.consumed_topics,
-        group_id=consumer.group,
-        batch=True,
-        max_records=runtime.settings.consumer_batch_size,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-    )
+    @runtime.batch_subscriber(consumer)
     async def on_events(message: KafkaMessage) -> None:
         """Advisory asks councils for advice on initiatives that are ready for review."""
         await consumer.process(message)

@@ -201,7 +201,7 @@ class Budget(BaseModel):
             if max_per_initiative_cents is not None:
                 raise BudgetError("a ceiling per initiative belongs to the initiatives fund")
         elif neighbourhood is not None:
-            raise BudgetError("the initiatives fund belongs to the municipality, not a neighbourhood")
+            raise BudgetError("the initiatives fund belongs to the municipality as a whole")
         if max_per_initiative_cents is not None and max_per_initiative_cents <= 0:
             raise BudgetError("a ceiling per initiative must be positive")
         budget = cls(

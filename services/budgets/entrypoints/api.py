@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
-from shared.auth import Authorize, Principal, Role
-from shared.http import Problem
-
 from services.budgets import handlers
 from services.budgets.domain import commands
 from services.budgets.domain.exceptions import BudgetAlreadyExists, BudgetError
 from services.budgets.domain.model import Allocation, Balances, Budget, BudgetKind, LedgerEntry
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
+from shared.auth import Authorize, Principal, Role
+from shared.http import Problem
 
 router = APIRouter(prefix="/v1/municipalities/{municipality}", tags=["budgets"])
 BudgetId = Annotated[str, Path(max_length=36)]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -134,23 +135,22 @@ class LedgerRepository:
         if budget_ids:
             # Pending entries of this transaction count too.
             await self._session.flush()
+            entries = LedgerEntryRow.__table__.c  # type: ignore[attr-defined]
             query = (
-                select(
-                    LedgerEntryRow.budget_id,
-                    LedgerEntryRow.kind,
-                    LedgerEntryRow.debit_account,
-                    LedgerEntryRow.credit_account,
-                    func.sum(LedgerEntryRow.amount_cents),
+                select_rows(
+                    entries.budget_id,
+                    entries.kind,
+                    entries.debit_account,
+                    entries.credit_account,
+                    func.sum(entries.amount_cents),
                 )
-                .where(col(LedgerEntryRow.budget_id).in_(budget_ids))
+                .where(entries.budget_id.in_(budget_ids))
                 .group_by(
-                    col(LedgerEntryRow.budget_id),
-                    col(LedgerEntryRow.kind),
-                    col(LedgerEntryRow.debit_account),
-                    col(LedgerEntryRow.credit_account),
+                    entries.budget_id, entries.kind, entries.debit_account, entries.credit_account
                 )
             )
-            for budget_id, kind, debit, credit, total in (await self._session.exec(query)).all():
+            connection = await self._session.connection()
+            for budget_id, kind, debit, credit, total in await connection.execute(query):
                 movements[budget_id].append(Movement(
                     kind=EntryKind(kind),
                     debit_account=Account(debit),
@@ -215,27 +215,31 @@ class AllocationRepository:
         )
 
     async def save(self, allocation: Allocation) -> None:
-        values = {
-            "funding_source": allocation.funding_source.value,
-            "requested_cents": allocation.requested_cents,
-            "outcome": allocation.outcome.value,
-            "budget_id": allocation.budget_id,
-            "amount_cents": allocation.amount_cents,
-            "shortfall_cents": allocation.shortfall_cents,
-            "reason": allocation.reason[:1000],
-            "decided_at": allocation.decided_at,
-            "recorded_at": allocation.recorded_at,
-        }
         row = await self._session.get(
             AllocationRow, (allocation.municipality, allocation.initiative_id)
         )
         if row is None:
-            self._session.add(AllocationRow(
+            row = AllocationRow(
                 municipality=allocation.municipality,
                 initiative_id=allocation.initiative_id,
-                **values,
-            ))
-            return
-        for name, value in values.items():
-            setattr(row, name, value)
+                funding_source=allocation.funding_source.value,
+                requested_cents=allocation.requested_cents,
+                outcome=allocation.outcome.value,
+                budget_id=allocation.budget_id,
+                amount_cents=allocation.amount_cents,
+                shortfall_cents=allocation.shortfall_cents,
+                reason=allocation.reason[:1000],
+                decided_at=allocation.decided_at,
+                recorded_at=allocation.recorded_at,
+            )
+        else:  # a refused request tried again
+            row.funding_source = allocation.funding_source.value
+            row.requested_cents = allocation.requested_cents
+            row.outcome = allocation.outcome.value
+            row.budget_id = allocation.budget_id
+            row.amount_cents = allocation.amount_cents
+            row.shortfall_cents = allocation.shortfall_cents
+            row.reason = allocation.reason[:1000]
+            row.decided_at = allocation.decided_at
+            row.recorded_at = allocation.recorded_at
         self._session.add(row)

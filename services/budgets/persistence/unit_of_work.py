@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from shared.messaging.unit_of_work import UnitOfWork
-
 from services.budgets.persistence.repository import (
     AllocationRepository,
     BudgetRepository,
     LedgerRepository,
 )
+from shared.messaging.unit_of_work import UnitOfWork
 
 
 class BudgetsUnitOfWork(UnitOfWork):

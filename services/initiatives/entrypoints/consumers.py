@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from shared.contracts import advisory, budgets
@@ -56,14 +55,7 @@ async def on_allocation_rejected(envelope: Envelope, uow: InitiativesUnitOfWork)
 
 
 def subscribe(runtime: Runtime, consumer: BatchConsumer[InitiativesUnitOfWork]) -> None:
-    @runtime.broker.subscriber(
-        *runtime.consumed_topics,
-        group_id=consumer.group,
-        batch=True,
-        max_records=runtime.settings.consumer_batch_size,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-    )
+    @runtime.batch_subscriber(consumer)
     async def on_events(message: KafkaMessage) -> None:
         """Initiatives follows advice rounds and budget allocations for its initiatives."""
         await consumer.process(message)

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel import select as select_rows
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.domain.model import (
@@ -23,7 +25,6 @@ from services.notifications.persistence.tables import (
     ContactRow,
     CouncilMemberRow,
     InitiativeViewRow,
-    ParkedNoticeRow,
     metadata,
 )
 
@@ -55,9 +56,8 @@ class ContactRepository:
             return {}
         rows = (
             await self._session.exec(
-                select(ContactRow).where(
-                    ContactRow.municipality == municipality,
-                    ContactRow.person_id.in_(ids),  # type: ignore[attr-defined]
+                select_rows(ContactRow).where(
+                    ContactRow.municipality == municipality, col(ContactRow.person_id).in_(ids)
                 )
             )
         ).all()
@@ -74,6 +74,7 @@ class ContactRepository:
         self._session.add(row)
 
     async def delete(self, municipality: str, person_id: str) -> bool:
+        await self._session.flush()
         connection = await self._session.connection()
         result = await connection.execute(
             delete(contact_table).where(
@@ -94,6 +95,7 @@ class CouncilRepository:
         self._session = session
 
     async def appoint(self, member: CouncilMember) -> None:
+        await self._session.flush()
         key = (member.municipality, member.council_id, member.member_id)
         row = await self._session.get(CouncilMemberRow, key)
         if row is None:
@@ -103,6 +105,7 @@ class CouncilRepository:
         self._session.add(row)
 
     async def leave(self, municipality: str, council_id: str, member_id: str) -> None:
+        await self._session.flush()  # an appointment earlier in this batch must be gone too
         connection = await self._session.connection()
         await connection.execute(
             delete(member_table).where(
@@ -116,12 +119,12 @@ class CouncilRepository:
         await self._session.flush()
         rows = (
             await self._session.exec(
-                select(CouncilMemberRow)
+                select_rows(CouncilMemberRow)
                 .where(
                     CouncilMemberRow.municipality == municipality,
                     CouncilMemberRow.council_id == council_id,
                 )
-                .order_by(CouncilMemberRow.member_id)  # type: ignore[arg-type]
+                .order_by(col(CouncilMemberRow.member_id))
             )
         ).all()
         return [CouncilMember.model_validate(row, from_attributes=True) for row in rows]
@@ -132,6 +135,7 @@ class InitiativeViewRepository:
         self._session = session
 
     async def get(self, municipality: str, initiative_id: str) -> InitiativeView | None:
+        await self._session.flush()
         row = await self._session.get(InitiativeViewRow, (municipality, initiative_id))
         if row is None:
             return None
@@ -139,6 +143,7 @@ class InitiativeViewRepository:
         return view.model_copy(update={"decided_at": aware(view.decided_at)})
 
     async def save(self, view: InitiativeView) -> None:
+        await self._session.flush()
         values = view.model_dump()
         row = await self._session.get(InitiativeViewRow, (view.municipality, view.initiative_id))
         if row is None:
@@ -167,7 +172,9 @@ class ParkedNoticeRepository:
             )
         )
 
-    async def waiting_for(self, municipality: str, initiative_id: str) -> list[tuple[int, str, str]]:
+    async def waiting_for(
+        self, municipality: str, initiative_id: str
+    ) -> list[tuple[int, str, str]]:
         """(id, command type, JSON payload) of the notices parked for an initiative, in order."""
         connection = await self._session.connection()
         result = await connection.execute(
@@ -185,10 +192,6 @@ class ParkedNoticeRepository:
             return
         connection = await self._session.connection()
         await connection.execute(delete(parked_table).where(parked_table.c.id.in_(list(ids))))
-
-    async def count(self) -> int:
-        connection = await self._session.connection()
-        return len((await connection.execute(select(parked_table.c.id))).all())
 
 
 class MessageRepository:
@@ -234,11 +237,13 @@ class MessageRepository:
             message_table.c.recipient_id == recipient_id,
         )
         unsent = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
-        await connection.execute(delete(message_table).where(mine, message_table.c.status.in_(unsent)))
+        await connection.execute(
+            delete(message_table).where(mine, message_table.c.status.in_(unsent))
+        )
         await connection.execute(update(message_table).where(mine).values(subject="", body=""))
 
     async def claim_due(
-        self, *, now: datetime, stale_before: datetime, limit: int, skip_locked: bool
+        self, *, now: datetime, stale_before: datetime, limit: int
     ) -> list[Message]:
         """Mark due messages 'sending' and return them; commit before sending anything.
 
@@ -259,7 +264,7 @@ class MessageRepository:
             .order_by(m.next_attempt_at, m.created_at)
             .limit(limit)
         )
-        if skip_locked:
+        if connection.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = [_message(row._mapping) for row in await connection.execute(query)]
         if not rows:

@@ -1,0 +1,53 @@
+"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+
+from __future__ import annotations
+
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from services.budgets import handlers
+from services.budgets.domain import commands
+from services.budgets.domain.exceptions import InvalidAllocationRequest
+from services.budgets.domain.model import BudgetKind
+from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
+from shared.contracts import initiatives
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import BatchConsumer, EventRoutes
+from shared.runtime import Runtime
+
+routes: EventRoutes[BudgetsUnitOfWork] = EventRoutes()
+
+
+@routes.on(initiatives.InitiativeDecided)
+async def on_initiative_decided(envelope: Envelope, uow: BudgetsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeDecided)
+    if event.decision is not initiatives.Decision.APPROVED:
+        return
+    try:
+        command = commands.AllocateFunds(
+            municipality=event.municipality,
+            initiative_id=event.initiative_id,
+            funding_source=BudgetKind(event.funding_source.value),
+            neighbourhood=event.neighbourhood,
+            requested_cents=event.requested_amount_cents,
+            decided_at=event.decided_at,
+        )
+    except ValidationError as error:  # can never succeed: dead-letter it with the reason
+        raise InvalidAllocationRequest(str(error)) from error
+    await handlers.allocate_funds(command, cause=envelope, uow=uow)
+
+
+def subscribe(runtime: Runtime, consumer: BatchConsumer[BudgetsUnitOfWork]) -> None:
+    @runtime.broker.subscriber(
+        *runtime.consumed_topics,
+        group_id=consumer.group,
+        batch=True,
+        max_records=runtime.settings.consumer_batch_size,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+    )
+    async def on_events(message: KafkaMessage) -> None:
+        """Budgets reserves money for approved initiatives, or says why it cannot."""
+        await consumer.process(message)

@@ -1,0 +1,54 @@
+"""Wires the notifications service's dependencies; nothing here connects until started."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from pydantic import ValidationError
+
+from services.notifications.dispatcher import Dispatcher
+from services.notifications.domain.exceptions import NotificationError
+from services.notifications.entrypoints import consumers
+from services.notifications.mailer import Mailer, SmtpMailer
+from services.notifications.persistence.tables import messaging
+from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
+from services.notifications.rendering import Renderer
+from services.notifications.settings import NotificationsSettings
+from shared.messaging.consumer import BatchConsumer
+from shared.runtime import Runtime, create_runtime
+
+
+def bootstrap(settings: NotificationsSettings, mailer: Mailer | None = None) -> Runtime:
+    runtime = create_runtime(settings, messaging)
+    renderer = Renderer(settings.public_base_url)
+    dispatch_signal = asyncio.Event()
+    unit_of_work = partial(
+        NotificationsUnitOfWork,
+        runtime.sessions,
+        messaging,
+        settings,
+        runtime.outbox_signal,
+        renderer=renderer,
+        dispatch_signal=dispatch_signal,
+    )
+    runtime.unit_of_work = unit_of_work
+    consumer = BatchConsumer(
+        service=settings.service_name,
+        group=runtime.consumer_group,
+        routes=consumers.routes,
+        unit_of_work=unit_of_work,
+        dead_letters=runtime.dead_letters(runtime.consumer_group),
+        # A command that cannot be built from a valid contract event will never succeed.
+        rejections=(NotificationError, ValidationError),
+    )
+    consumers.subscribe(runtime, consumer)
+    dispatcher = Dispatcher(
+        unit_of_work=unit_of_work,
+        mailer=mailer or SmtpMailer.from_settings(settings),
+        renderer=renderer,
+        settings=settings,
+        signal=dispatch_signal,
+    )
+    runtime.background.append(dispatcher.run)
+    return runtime

@@ -1,0 +1,149 @@
+"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+
+from __future__ import annotations
+
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+
+from services.notifications import handlers
+from services.notifications.domain import commands
+from services.notifications.domain.model import Cause
+from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
+from shared.contracts import advisory, budgets, initiatives
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import BatchConsumer, EventRoutes
+from shared.runtime import Runtime
+
+routes: EventRoutes[NotificationsUnitOfWork] = EventRoutes()
+
+
+def _cause(envelope: Envelope) -> Cause:
+    return Cause(
+        source=envelope.source,
+        event_id=envelope.id,
+        event_type=envelope.type,
+        correlation_id=envelope.correlationid,
+    )
+
+
+@routes.on(advisory.CouncilMemberAppointed)
+async def on_council_member_appointed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.CouncilMemberAppointed)
+    command = commands.RecordCouncilMember(
+        council_id=event.council_id,
+        member_id=event.member_id,
+        role=event.role.value,
+        council_kind=event.council_kind.value,
+    )
+    await handlers.record_council_member(command, municipality=event.municipality, uow=uow)
+
+
+@routes.on(advisory.CouncilMemberLeft)
+async def on_council_member_left(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.CouncilMemberLeft)
+    command = commands.RemoveCouncilMember(council_id=event.council_id, member_id=event.member_id)
+    await handlers.remove_council_member(command, municipality=event.municipality, uow=uow)
+
+
+@routes.on(advisory.AdviceRequested)
+async def on_advice_requested(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.AdviceRequested)
+    command = commands.NotifyAdviceRequested(
+        cause=_cause(envelope),
+        request_id=event.request_id,
+        round_id=event.round_id,
+        council_id=event.council_id,
+        council_kind=event.council_kind.value,
+        subject_kind=event.subject_kind.value,
+        subject_id=event.subject_id,
+        title=event.title,
+        deadline=event.deadline,
+    )
+    await handlers.notify_advice_requested(command, municipality=event.municipality, uow=uow)
+
+
+@routes.on(initiatives.InitiativeSubmitted)
+async def on_initiative_submitted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeSubmitted)
+    command = commands.RecordInitiative(
+        initiative_id=event.initiative_id, initiator_id=event.initiator_id, title=event.title
+    )
+    await handlers.record_initiative(command, municipality=event.municipality, uow=uow)
+
+
+@routes.on(initiatives.InitiativeDecided)
+async def on_initiative_decided(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeDecided)
+    await handlers.record_decision(
+        commands.RecordDecision(
+            initiative_id=event.initiative_id,
+            initiator_id=event.initiator_id,
+            title=event.title,
+            decision=event.decision.value,
+            reasons=event.reasons,
+            conditions=event.conditions,
+            decided_at=event.decided_at,
+        ),
+        municipality=event.municipality,
+        uow=uow,
+    )
+    await handlers.notify_initiative_decided(
+        commands.NotifyInitiativeDecided(
+            cause=_cause(envelope),
+            initiative_id=event.initiative_id,
+            initiator_id=event.initiator_id,
+            title=event.title,
+            decision=event.decision.value,
+            reasons=event.reasons,
+        ),
+        municipality=event.municipality,
+        uow=uow,
+    )
+
+
+@routes.on(budgets.BudgetAllocated)
+async def on_budget_allocated(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.BudgetAllocated)
+    command = commands.NotifyBudgetAllocated(
+        cause=_cause(envelope),
+        initiative_id=event.initiative_id,
+        budget_id=event.budget_id,
+        amount_cents=event.amount_cents,
+    )
+    await handlers.notify_budget_allocated(command, municipality=event.municipality, uow=uow)
+
+
+@routes.on(budgets.AllocationRejected)
+async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.AllocationRejected)
+    command = commands.NotifyAllocationRejected(
+        cause=_cause(envelope),
+        initiative_id=event.initiative_id,
+        requested_cents=event.requested_cents,
+        available_cents=event.available_cents,
+        shortfall_cents=event.shortfall_cents,
+        fund_could_cover=event.fund_could_cover,
+        reason=event.reason,
+    )
+    await handlers.notify_allocation_rejected(command, municipality=event.municipality, uow=uow)
+
+
+def subscribe(runtime: Runtime, consumer: BatchConsumer[NotificationsUnitOfWork]) -> None:
+    @runtime.broker.subscriber(
+        *runtime.consumed_topics,
+        group_id=consumer.group,
+        batch=True,
+        max_records=runtime.settings.consumer_batch_size,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+    )
+    async def on_events(message: KafkaMessage) -> None:
+        """Notifications follows initiatives, advice and budgets to tell the people concerned."""
+        await consumer.process(message)

@@ -1,0 +1,148 @@
+"""What messages say, in Dutch and English: amounts, moments, the parts every message has."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from services.notifications.domain.model import Language, Notice, NoticeKind
+from services.notifications.formatting import euro, local_datetime
+from services.notifications.rendering import Renderer
+
+BASE_URL = "https://inspraak.amstelveen.example/"
+DEADLINE = datetime(2025, 12, 5, 16, 0, tzinfo=UTC)  # 17:00 in Amsterdam (CET)
+
+FACTS: dict[NoticeKind, dict[str, object]] = {
+    NoticeKind.ADVICE_REQUESTED: {
+        "request_id": "req-1", "round_id": "round-1", "council_kind": "youth_council",
+        "member_role": "chair", "subject_kind": "initiative", "subject_id": "init-1",
+        "title": "Skatebaan bij het Stadshart", "deadline": DEADLINE,
+    },
+    NoticeKind.BUDGET_ALLOCATED: {
+        "initiative_id": "init-1", "title": "Bankjes in het park",
+        "reasons": "Het plan helpt ouderen in de buurt.",
+        "conditions": ["Vraag een vergunning aan", "Informeer de buren"],
+        "amount_cents": 125_000,
+    },
+    NoticeKind.ALLOCATION_REJECTED: {
+        "initiative_id": "init-1", "title": "Bankjes in het park", "requested_cents": 125_000,
+        "available_cents": 25_050, "shortfall_cents": 99_950, "fund_could_cover": True,
+    },
+    NoticeKind.INITIATIVE_REJECTED: {
+        "initiative_id": "init-1", "title": "Bankjes in het park",
+        "reasons": "Het park wordt volgend jaar opnieuw ingericht.",
+    },
+}
+HEADINGS = {
+    Language.DUTCH: ("Wat is er gebeurd?", "Waarom", "Wat "),
+    Language.ENGLISH: ("What happened?", "Why", "What "),
+}
+
+
+@pytest.mark.parametrize(
+    ("cents", "dutch", "english"),
+    [
+        (125_000, "€ 1.250,00", "€1,250.00"),
+        (0, "€ 0,00", "€0.00"),
+        (5, "€ 0,05", "€0.05"),
+        (99_950, "€ 999,50", "€999.50"),
+        (123_456_789, "€ 1.234.567,89", "€1,234,567.89"),
+        (-1_000, "€ -10,00", "-€10.00"),
+    ],
+)
+def test_euro_cents_are_written_the_way_readers_expect(
+    cents: int, dutch: str, english: str
+) -> None:
+    assert euro(cents, Language.DUTCH) == dutch
+    assert euro(cents, Language.ENGLISH) == english
+
+
+def test_moments_are_shown_in_amsterdam_time_winter_and_summer() -> None:
+    assert local_datetime(DEADLINE, Language.DUTCH) == "vrijdag 5 december 2025 om 17.00 uur"
+    assert local_datetime(DEADLINE, Language.ENGLISH) == (
+        "Friday 5 December 2025 at 17:00 (Amsterdam time)"
+    )
+    summer = datetime(2026, 6, 15, 10, 30, tzinfo=UTC)
+    assert local_datetime(summer, Language.DUTCH) == "maandag 15 juni 2026 om 12.30 uur"
+    elsewhere = summer.astimezone(timezone(timedelta(hours=-5)))
+    assert local_datetime(elsewhere, Language.DUTCH) == "maandag 15 juni 2026 om 12.30 uur"
+
+
+def test_a_moment_without_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match="offset"):
+        local_datetime(datetime(2025, 12, 5, 16, 0), Language.DUTCH)
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_every_message_says_what_happened_why_and_what_next_with_an_unsubscribe_link(
+    kind: NoticeKind, language: Language
+) -> None:
+    notice = Notice(kind=kind, recipient_id="person-42", facts=FACTS[kind])
+
+    rendered = Renderer(BASE_URL).render(notice, language, "GM0362")
+
+    assert rendered.subject and "\n" not in rendered.subject
+    assert "Bankjes" in rendered.subject or "Skatebaan" in rendered.subject
+    for heading in HEADINGS[language]:
+        assert heading in rendered.body
+    assert (
+        "https://inspraak.amstelveen.example/GM0362/notifications/unsubscribe?person=person-42"
+        in rendered.body
+    )
+    assert "{{" not in rendered.body and "{%" not in rendered.body
+    assert "\n\n\n" not in rendered.body
+
+
+def render(kind: NoticeKind, language: Language) -> str:
+    notice = Notice(kind=kind, recipient_id="person-42", facts=FACTS[kind])
+    return Renderer(BASE_URL).render(notice, language, "GM0362").body
+
+
+def test_advice_request_names_the_council_the_subject_and_the_deadline() -> None:
+    dutch = render(NoticeKind.ADVICE_REQUESTED, Language.DUTCH)
+    english = render(NoticeKind.ADVICE_REQUESTED, Language.ENGLISH)
+
+    assert "Beste voorzitter van de jongerenraad" in dutch
+    assert 'over het bewonersinitiatief "Skatebaan bij het Stadshart"' in dutch
+    assert "vrijdag 5 december 2025 om 17.00 uur" in dutch
+    assert "/GM0362/advice-requests/req-1" in dutch
+    assert "Dear chair of the youth council" in english
+    assert "You are the chair" in english
+    assert "Friday 5 December 2025 at 17:00 (Amsterdam time)" in english
+
+
+def test_budget_allocated_states_the_amount_reasons_and_conditions() -> None:
+    dutch = render(NoticeKind.BUDGET_ALLOCATED, Language.DUTCH)
+    english = render(NoticeKind.BUDGET_ALLOCATED, Language.ENGLISH)
+
+    assert "is goedgekeurd" in dutch
+    assert "€ 1.250,00 voor u gereserveerd" in dutch
+    assert "Het plan helpt ouderen in de buurt." in dutch
+    assert "- Vraag een vergunning aan\n- Informeer de buren\n" in dutch
+    assert "has been approved" in english and "€1,250.00" in english
+
+
+def test_allocation_rejected_states_how_much_the_budget_is_short() -> None:
+    dutch = render(NoticeKind.ALLOCATION_REJECTED, Language.DUTCH)
+    english = render(NoticeKind.ALLOCATION_REJECTED, Language.ENGLISH)
+
+    assert "Er is dus € 999,50 te weinig." in dutch
+    assert "€ 1.250,00" in dutch and "€ 250,50" in dutch
+    assert "fonds voor bewonersinitiatieven" in dutch
+    assert "That is €999.50 short." in english
+
+
+def test_a_rejection_gives_the_reasons() -> None:
+    dutch = render(NoticeKind.INITIATIVE_REJECTED, Language.DUTCH)
+
+    assert "niet goedgekeurd" in dutch
+    assert "Het park wordt volgend jaar opnieuw ingericht." in dutch
+
+
+def test_a_missing_fact_fails_loudly_instead_of_rendering_a_gap() -> None:
+    notice = Notice(kind=NoticeKind.INITIATIVE_REJECTED, recipient_id="p", facts={"title": "x"})
+
+    with pytest.raises(Exception, match="reasons|initiative_id"):
+        Renderer(BASE_URL).render(notice, Language.DUTCH, "GM0362")
