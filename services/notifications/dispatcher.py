@@ -48,6 +48,8 @@ def build_email(
 ) -> EmailMessage:
     """The e-mail for a message; every attempt builds the same headers and body."""
     email = EmailMessage()
+    # Body first: set_content() drops every Content-* header set before it.
+    email.set_content(message.body)
     email["From"] = sender
     email["To"] = contact.email
     email["Subject"] = message.subject
@@ -56,7 +58,6 @@ def build_email(
     email["Content-Language"] = message.language.value
     email["Auto-Submitted"] = "auto-generated"
     email["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    email.set_content(message.body)
     return email
 
 

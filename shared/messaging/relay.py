@@ -120,7 +120,7 @@ class OutboxRelay:
 
     async def _publish(self, rows: list[Any]) -> list[int]:
         failed_keys: set[str] = set()
-        pending: list[tuple[int, str, str, Awaitable[Any]]] = []
+        pending: list[tuple[int, str, str, Awaitable[Any]]] = []  # id, key, topic, delivery
         for row in rows:
             if row.key in failed_keys:
                 continue  # an earlier row of this key failed: keep the key's order
@@ -133,11 +133,15 @@ class OutboxRelay:
                 continue
             pending.append((row.id, row.key, row.topic, delivery))
         results = await asyncio.gather(*(p[3] for p in pending), return_exceptions=True)
+        # Whatever the broker acknowledged is published and leaves the outbox; the rest stays
+        # and is swept again. A failure raised by send() stops the key at once (see above);
+        # only a delivery refused after every producer retry, while a later row of the same
+        # key was acknowledged, can still put that key out of order.
         published: list[int] = []
-        for (row_id, key, topic, _), result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException) or key in failed_keys:
-                failed_keys.add(key)
+        for (row_id, _, topic, _), result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
                 EVENTS_FAILED.labels(self._service, "publish").inc()
+                log.warning("outbox row %s was not acknowledged: %s", row_id, result)
                 continue
             published.append(row_id)
             EVENTS_PUBLISHED.labels(self._service, topic).inc()

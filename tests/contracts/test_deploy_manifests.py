@@ -55,7 +55,9 @@ K8S_VERSIONS = ("1.33.0", kubernetes_validate.utils.latest_version())
 SERVICES = {"initiatives": 8101, "advisory": 8102, "budgets": 8103, "notifications": 8104}
 # Settings named in the README for notifications, accepted while its settings class does not
 # exist yet (once it does, its fields are the authority).
-NOTIFICATIONS_EXTRA = {"NOTIFICATIONS_SMTP_HOST", "NOTIFICATIONS_SMTP_PORT", "NOTIFICATIONS_MAIL_FROM"}
+NOTIFICATIONS_EXTRA = {
+    "NOTIFICATIONS_SMTP_HOST", "NOTIFICATIONS_SMTP_PORT", "NOTIFICATIONS_MAIL_FROM",
+}
 NAMESPACED_KINDS = {
     "ConfigMap", "Secret", "Deployment", "Service", "PodDisruptionBudget", "Job",
 }
@@ -336,15 +338,14 @@ def compose_problems(document: dict[str, Any]) -> list[str]:
     # The four services and their migrations.
     for service_name, port in SERVICES.items():
         prefix = service_name.upper()
-        service = services.get(service_name)
-        if service is None:
+        if service_name not in services:
             problems.append(f"no {service_name} service")
             continue
+        service = services[service_name]
         environment = environment_of(service)
-        if command_words(service.get("command")) != [
-            "python", "-m", f"services.{service_name}", "serve",
-        ]:
-            problems.append(f"{service_name}: does not run `python -m services.{service_name} serve`")
+        serve = ["python", "-m", f"services.{service_name}", "serve"]
+        if command_words(service.get("command")) != serve:
+            problems.append(f"{service_name}: does not run `{' '.join(serve)}`")
         test = command_words((service.get("healthcheck") or {}).get("test"))
         if not has_healthcheck(service):
             problems.append(f"{service_name}: no healthcheck")
@@ -453,10 +454,9 @@ def references_of(document: dict[str, Any]) -> Iterator[tuple[str, str, str | No
                 yield "Secret", source["secretRef"]["name"], None
         for item in container.get("env", []):
             reference = item.get("valueFrom", {})
-            if "configMapKeyRef" in reference:
-                yield "ConfigMap", reference["configMapKeyRef"]["name"], reference["configMapKeyRef"]["key"]
-            if "secretKeyRef" in reference:
-                yield "Secret", reference["secretKeyRef"]["name"], reference["secretKeyRef"]["key"]
+            for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                if key in reference:
+                    yield kind, reference[key]["name"], reference[key]["key"]
     for volume in pod_spec(document).get("volumes", []):
         if "configMap" in volume:
             yield "ConfigMap", volume["configMap"]["name"], None
@@ -524,7 +524,7 @@ def k8s_problems(
             resources_ = container.get("resources", {})
             for bound in ("requests", "limits"):
                 if not {"cpu", "memory"} <= set(resources_.get(bound, {})):
-                    problems.append(f"{k8s_id(document)}/{container['name']}: no cpu+memory {bound}")
+                    problems.append(f"{k8s_id(document)}/{container['name']}: no {bound}")
             security = container.get("securityContext", {})
             if security.get("allowPrivilegeEscalation") is not False:
                 problems.append(f"{k8s_id(document)}/{container['name']}: may escalate privileges")
@@ -565,7 +565,8 @@ def k8s_problems(
         if port not in {p["containerPort"] for p in main.get("ports", [])}:
             problems.append(f"{where}: container port is not {port}")
         env = resolved_env(main, documents)
-        if env.get(f"{prefix}_HTTP_PORT") != str(port) or env.get(f"{prefix}_HTTP_HOST") != "0.0.0.0":
+        listens = (env.get(f"{prefix}_HTTP_HOST"), env.get(f"{prefix}_HTTP_PORT"))
+        if listens != ("0.0.0.0", str(port)):
             problems.append(f"{where}: does not listen on 0.0.0.0:{port}")
         migrations = [
             c for c in pod_spec(deployment).get("initContainers", [])
@@ -624,11 +625,11 @@ def k8s_problems(
         problems.append(f"{len(jobs)} Jobs run `inspraak topics ensure`, not 1")
     for job in jobs:
         for container in containers_of(job):
-            env = explicit_env(container)
+            declared = explicit_env(container)
             for variable, wanted in (
                 ("KAFKA_REPLICATION_FACTOR", "3"), ("KAFKA_MIN_INSYNC_REPLICAS", "2"),
             ):
-                if str(env.get(variable, {}).get("value")) != wanted:
+                if str(declared.get(variable, {}).get("value")) != wanted:
                     problems.append(f"{k8s_id(job)}: {variable} is not set to {wanted}")
         if pod_spec(job).get("restartPolicy") not in {"Never", "OnFailure"}:
             problems.append(f"{k8s_id(job)}: restartPolicy must be Never or OnFailure")
@@ -750,7 +751,9 @@ COMPOSE_SCHEMA_BREAKS: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
-@pytest.mark.parametrize("mutation", COMPOSE_SCHEMA_BREAKS.values(), ids=COMPOSE_SCHEMA_BREAKS.keys())
+@pytest.mark.parametrize(
+    "mutation", COMPOSE_SCHEMA_BREAKS.values(), ids=COMPOSE_SCHEMA_BREAKS.keys()
+)
 def test_compose_schema_rejects_a_broken_compose_file(
     mutation: Callable[[dict[str, Any]], None],
 ) -> None:
@@ -1025,7 +1028,9 @@ def _set_env(container: dict[str, Any], name: str, value: str) -> None:
 
 K8S_INVARIANT_BREAKS: dict[str, tuple[Callable[[list[dict[str, Any]]], None], str]] = {
     "readiness on /healthz": (
-        lambda docs: _main(docs, "initiatives")["readinessProbe"]["httpGet"].update(path="/healthz"),
+        lambda docs: _main(docs, "initiatives")["readinessProbe"]["httpGet"].update(
+            path="/healthz"
+        ),
         "Deployment/initiatives: readiness probe is not GET /readyz",
     ),
     "no liveness probe": (
@@ -1069,7 +1074,7 @@ K8S_INVARIANT_BREAKS: dict[str, tuple[Callable[[list[dict[str, Any]]], None], st
     ),
     "no resource limits": (
         lambda docs: _main(docs, "budgets")["resources"].pop("limits"),
-        "no cpu+memory limits",
+        "Deployment/budgets/budgets: no limits",
     ),
     "may run as root": (
         lambda docs: pod_spec(_deployment(docs, "initiatives"))["securityContext"].update(
