@@ -1,9 +1,9 @@
 """The ``inspraak`` command: topics and dead letters for operators.
 
-    inspraak topics ensure | check
-    inspraak dlq list TOPIC
-    inspraak dlq show TOPIC PARTITION OFFSET
-    inspraak dlq replay TOPIC PARTITION OFFSET [--data FILE]
+inspraak topics ensure | check
+inspraak dlq list TOPIC
+inspraak dlq show TOPIC PARTITION OFFSET
+inspraak dlq replay TOPIC PARTITION OFFSET [--data FILE]
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ class ToolSettings(ServiceSettings):
 
     service_name: str = "tools"
 
-    def _refuse_development_secret_outside_development(self) -> ToolSettings:
+    def _refuse_development_secret_outside_development(self) -> ToolSettings:  # type: ignore[override]
         return self  # tools verify no tokens, so they need neither a secret nor a JWKS URL
 
 
 def _kafka_config(settings: ServiceSettings) -> dict[str, Any]:
     config: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
     if settings.kafka_sasl_mechanism:
-        config.update(sasl_mechanism=settings.kafka_sasl_mechanism,
-                      sasl_plain_username=settings.kafka_sasl_username,
-                      sasl_plain_password=settings.kafka_sasl_password)
+        config.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
     if settings.kafka_ssl_cafile:
         config["ssl_cafile"] = settings.kafka_ssl_cafile
     return config
@@ -76,12 +78,17 @@ def _dlq(args: argparse.Namespace, settings: ServiceSettings) -> int:
         return 0
     letter = _find(settings, args.topic, args.partition, args.offset)
     if args.action == "show":
-        print(json.dumps({
-            **letter.summary(),
-            "key": (letter.key or b"").decode("utf-8", "replace"),
-            "headers": {k: v.decode("utf-8", "replace") for k, v in letter.headers},
-            "value": (letter.value or b"").decode("utf-8", "replace"),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    **letter.summary(),
+                    "key": (letter.key or b"").decode("utf-8", "replace"),
+                    "headers": {k: v.decode("utf-8", "replace") for k, v in letter.headers},
+                    "value": (letter.value or b"").decode("utf-8", "replace"),
+                },
+                indent=2,
+            )
+        )
         return 0
     value = Path(args.data).read_bytes() if args.data else None
     topic = replay(settings.kafka_bootstrap_servers, letter, value=value, config=config)
@@ -90,8 +97,9 @@ def _dlq(args: argparse.Namespace, settings: ServiceSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="inspraak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="inspraak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     topics = commands.add_parser("topics", help="create or check every topic of the stack")
     topics.add_argument("action", choices=["ensure", "check"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -11,12 +12,10 @@ from fastapi import FastAPI
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
 
+S = TypeVar("S", bound=ServiceSettings)
 
-def main(
-    service: str,
-    load_settings: Callable[[], ServiceSettings],
-    create_app: Callable[[ServiceSettings], FastAPI],
-) -> None:
+
+def main(service: str, load_settings: Callable[[], S], create_app: Callable[[S], FastAPI]) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m services.{service}")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     parser.add_argument("--migrate", action="store_true", help="migrate before serving")

@@ -17,7 +17,9 @@ EVENTS_FAILED = Counter(
     ["service", "stage"],
 )
 EVENTS_DEAD_LETTERED = Counter(
-    "inspraak_events_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic"]
+    "inspraak_events_dead_lettered_total",
+    "Events sent to a dead-letter topic",
+    ["service", "topic"],
 )
 OUTBOX_BACKLOG = Gauge(
     "inspraak_outbox_backlog", "Outbox rows waiting to be published", ["service"]

@@ -149,8 +149,10 @@ def create_service_app(
         await runtime.producer.start()
         await runtime.broker.start()
         tasks = [asyncio.create_task(runtime.relay.run(), name="outbox-relay")]
-        tasks += [asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
-                  for job in runtime.background]
+        tasks += [
+            asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
+            for job in runtime.background
+        ]
         log.info("%s started", settings.service_name)
         try:
             yield
@@ -196,8 +198,13 @@ def create_service_app(
         ):
             response: Response = await call_next(request)
         HTTP_REQUESTS.labels(settings.service_name, request.method, str(response.status_code)).inc()
-        log.debug("%s %s %s %.1fms", request.method, request.url.path, response.status_code,
-                  (time.perf_counter() - started) * 1000)
+        log.debug(
+            "%s %s %s %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     return app

@@ -56,9 +56,7 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str | None = Field(None, validation_alias=shared("KAFKA_SSL_CAFILE"))
     kafka_topic_partitions: int = Field(6, validation_alias=shared("KAFKA_TOPIC_PARTITIONS"))
     kafka_replication_factor: int = Field(1, validation_alias=shared("KAFKA_REPLICATION_FACTOR"))
-    kafka_min_insync_replicas: int = Field(
-        1, validation_alias=shared("KAFKA_MIN_INSYNC_REPLICAS")
-    )
+    kafka_min_insync_replicas: int = Field(1, validation_alias=shared("KAFKA_MIN_INSYNC_REPLICAS"))
     kafka_topic_namespace: str = Field(
         "",
         validation_alias=shared("KAFKA_TOPIC_NAMESPACE"),
@@ -130,4 +128,3 @@ class ServiceSettings(BaseSettings):
         if oin:
             return f"urn:nld:oin:{oin}:{system}"
         return f"urn:nld:gemeente-{municipality}:{system}"
-

@@ -95,9 +95,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    COUNTS_FILE.write_text(json.dumps({
-        "kafka": len(USES_KAFKA), "postgres": len(USES_POSTGRES), "skipped": skipped,
-    }))
+    COUNTS_FILE.write_text(
+        json.dumps(
+            {
+                "kafka": len(USES_KAFKA),
+                "postgres": len(USES_POSTGRES),
+                "skipped": skipped,
+            }
+        )
+    )
     if reporter:
         reporter.write_line(
             f"tests against the real Kafka broker: {len(USES_KAFKA)}; "

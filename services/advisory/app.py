@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.runtime import create_service_app
-
 from services.advisory.bootstrap import bootstrap
 from services.advisory.entrypoints.api import router
 from services.advisory.settings import AdvisorySettings
+from shared.runtime import create_service_app
 
 
 def create_app(settings: AdvisorySettings | None = None) -> FastAPI:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from shared.messaging.consumer import BatchConsumer
-from shared.runtime import Runtime, create_runtime
-
 from services.advisory.domain.exceptions import AdvisoryError
 from services.advisory.entrypoints import consumers
 from services.advisory.persistence.tables import messaging
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
 from services.advisory.settings import AdvisorySettings
+from shared.messaging.consumer import BatchConsumer
+from shared.runtime import Runtime, create_runtime
 
 
 def bootstrap(settings: AdvisorySettings) -> Runtime:

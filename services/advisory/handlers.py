@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from shared.contracts.envelope import Envelope
-
 from services.advisory import integration
 from services.advisory.domain import commands
 from services.advisory.domain.deadlines import advice_deadline
@@ -19,6 +17,7 @@ from services.advisory.domain.model import (
     RoundStatus,
 )
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
+from shared.contracts.envelope import Envelope
 
 
 def _now() -> datetime:
@@ -26,7 +25,11 @@ def _now() -> datetime:
 
 
 async def create_council(
-    command: commands.CreateCouncil, *, municipality: str, default_days: int, uow: AdvisoryUnitOfWork
+    command: commands.CreateCouncil,
+    *,
+    municipality: str,
+    default_days: int,
+    uow: AdvisoryUnitOfWork,
 ) -> Council:
     council = Council(
         id=str(uuid.uuid4()),
@@ -87,8 +90,11 @@ async def request_advice(
         # review for the same initiative is a fault upstream, for an operator to look at.
         raise AlreadyRequested(f"advice on initiative {command.subject_id} was already requested")
     now = _now()
-    councils = [c for c in await uow.councils.list(municipality)
-                if c.covers(command.neighbourhood, command.theme)]
+    councils = [
+        c
+        for c in await uow.councils.list(municipality)
+        if c.covers(command.neighbourhood, command.theme)
+    ]
     advice_round = AdviceRound(
         id=str(uuid.uuid4()),
         municipality=municipality,
@@ -101,8 +107,9 @@ async def request_advice(
                 id=str(uuid.uuid4()),
                 council_id=council.id,
                 council_kind=council.kind,
-                deadline=advice_deadline(now, council.advice_days,
-                                         working_days=council.working_days),
+                deadline=advice_deadline(
+                    now, council.advice_days, working_days=council.working_days
+                ),
             )
             for council in councils
         ],

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.contracts import advisory as contract
-
 from services.advisory.domain.model import AdviceRequest, AdviceRound, Council, Member
+from shared.contracts import advisory as contract
 
 
 def member_appointed(council: Council, member: Member) -> contract.CouncilMemberAppointed:

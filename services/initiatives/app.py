@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.runtime import create_service_app
-
 from services.initiatives.bootstrap import bootstrap
 from services.initiatives.entrypoints.api import router
 from services.initiatives.settings import InitiativesSettings
+from shared.runtime import create_service_app
 
 
 def create_app(settings: InitiativesSettings | None = None) -> FastAPI:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from shared.messaging.consumer import BatchConsumer
-from shared.runtime import Runtime, create_runtime
-
 from services.initiatives.domain.exceptions import InitiativeError
 from services.initiatives.entrypoints import consumers
 from services.initiatives.persistence.tables import messaging
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
 from services.initiatives.settings import InitiativesSettings
+from shared.messaging.consumer import BatchConsumer
+from shared.runtime import Runtime, create_runtime
 
 
 def bootstrap(settings: InitiativesSettings) -> Runtime:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from shared.contracts.envelope import Envelope
-
 from services.initiatives.domain import commands
 from services.initiatives.domain.exceptions import InitiativeNotFound, UnknownInitiativeType
 from services.initiatives.domain.model import Initiative, InitiativeType
 from services.initiatives.integration import contract_events
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
+from shared.contracts.envelope import Envelope
 
 
 def _now() -> datetime:

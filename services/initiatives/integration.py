@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.contracts import initiatives as contract
-from shared.contracts.base import EventData
-
 from services.initiatives.domain import events
 from services.initiatives.domain.model import Initiative
+from shared.contracts import initiatives as contract
+from shared.contracts.base import EventData
 
 
 def _facts(initiative: Initiative) -> dict[str, object]:

@@ -135,15 +135,15 @@ class Dispatcher:
 
         async def deliver(message: Message) -> None:
             async with gate:
-                await self._deliver(message, contacts.get((message.municipality,
-                                                           message.recipient_id)))
+                await self._deliver(
+                    message, contacts.get((message.municipality, message.recipient_id))
+                )
 
         results = await asyncio.gather(*(deliver(m) for m in claimed), return_exceptions=True)
         for message, result in zip(claimed, results, strict=True):
             if isinstance(result, BaseException):
                 # The message stays 'sending' and is tried again once its lease runs out.
-                log.error("delivering message %s failed unexpectedly", message.id,
-                          exc_info=result)
+                log.error("delivering message %s failed unexpectedly", message.id, exc_info=result)
         return len(claimed)
 
     async def _deliver(self, message: Message, contact: Contact | None) -> None:
@@ -156,10 +156,14 @@ class Dispatcher:
                 await uow.commit()
             MESSAGES_DISPATCHED.labels(channel, "undeliverable").inc()
             return
-        unsubscribe_url = self._renderer.unsubscribe_url(message.municipality,
-                                                         message.recipient_id)
-        email = build_email(message, contact, sender=self._sender, domain=self.domain,
-                            unsubscribe_url=unsubscribe_url)
+        unsubscribe_url = self._renderer.unsubscribe_url(message.municipality, message.recipient_id)
+        email = build_email(
+            message,
+            contact,
+            sender=self._sender,
+            domain=self.domain,
+            unsubscribe_url=unsubscribe_url,
+        )
         try:
             await self._mailer.send(email)
         except DeliveryError as error:
@@ -174,15 +178,16 @@ class Dispatcher:
                     cause_event_id=message.cause.event_id,
                     cause_event_type=message.cause.event_type,
                 )
-                uow.publish(Envelope.wrap(
-                    to_contract(delivered),
-                    source=uow.settings.source_urn(message.municipality),
-                    correlationid=message.cause.correlation_id,
-                    causationid=message.cause.event_id,
-                ))
+                uow.publish(
+                    Envelope.wrap(
+                        to_contract(delivered),
+                        source=uow.settings.source_urn(message.municipality),
+                        correlationid=message.cause.correlation_id,
+                        causationid=message.cause.event_id,
+                    )
+                )
             else:
-                log.info("message %s was sent but erased meanwhile; nothing recorded",
-                         message.id)
+                log.info("message %s was sent but erased meanwhile; nothing recorded", message.id)
             await uow.commit()
         MESSAGES_DISPATCHED.labels(channel, "sent").inc()
 

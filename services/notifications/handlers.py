@@ -74,9 +74,7 @@ async def erase_person(*, municipality: str, person_id: str, uow: NotificationsU
 async def record_council_member(
     command: commands.RecordCouncilMember, *, municipality: str, uow: NotificationsUnitOfWork
 ) -> None:
-    await uow.councils.appoint(
-        CouncilMember(municipality=municipality, **command.model_dump())
-    )
+    await uow.councils.appoint(CouncilMember(municipality=municipality, **command.model_dump()))
 
 
 async def remove_council_member(
@@ -113,8 +111,9 @@ async def notify_advice_requested(
 ) -> None:
     members = await uow.councils.members(municipality, command.council_id)
     if not members:
-        log.warning("advice requested from council %s, which has no known members",
-                    command.council_id)
+        log.warning(
+            "advice requested from council %s, which has no known members", command.council_id
+        )
     await _compose(rules.advice_requested(command, members), command.cause, municipality, uow)
 
 
@@ -135,9 +134,7 @@ async def notify_allocation_rejected(
     if initiative is None or rules.needs_decision_first(initiative):
         await uow.parked.park(municipality, command.initiative_id, command, _now())
         return
-    await _compose(
-        rules.allocation_rejected(command, initiative), command.cause, municipality, uow
-    )
+    await _compose(rules.allocation_rejected(command, initiative), command.cause, municipality, uow)
 
 
 async def notify_initiative_decided(
@@ -199,5 +196,9 @@ async def _compose(
             if inserted and message.status is MessageStatus.PENDING:
                 uow.composed += 1
             elif inserted:
-                log.info("no contact details for %s: %s kept as %s",
-                         notice.recipient_id, notice.kind.value, message.status.value)
+                log.info(
+                    "no contact details for %s: %s kept as %s",
+                    notice.recipient_id,
+                    notice.kind.value,
+                    message.status.value,
+                )

@@ -117,9 +117,7 @@ class BatchConsumer(Generic[U]):
         except Exception:
             EVENTS_FAILED.labels(self.service, "consume").inc()
             delay = self._backoff.next_delay()
-            log.exception(
-                "batch of %d records failed; redelivering in %.2fs", len(records), delay
-            )
+            log.exception("batch of %d records failed; redelivering in %.2fs", len(records), delay)
             await asyncio.sleep(delay)
             await message.nack()
             return
@@ -151,11 +149,14 @@ class BatchConsumer(Generic[U]):
     async def _apply(
         self, accepted: list[tuple[KafkaRecord, Envelope]], rejected: Mapping[int, str]
     ) -> None:
-        async with self._unit_of_work() as uow:
+        unit_of_work = self._unit_of_work()
+        async with unit_of_work:
+            uow = unit_of_work
             candidates = [env for i, (_, env) in enumerate(accepted) if i not in rejected]
-            unseen = {id(env) for env in await claim_unseen(
-                uow.session, uow.tables, self.group, candidates
-            )}
+            unseen = {
+                id(env)
+                for env in await claim_unseen(uow.session, uow.tables, self.group, candidates)
+            }
             EVENTS_DUPLICATE.labels(self.service).inc(len(candidates) - len(unseen))
             for index, (record, envelope) in enumerate(accepted):
                 if index in rejected or id(envelope) not in unseen:
@@ -164,8 +165,10 @@ class BatchConsumer(Generic[U]):
                     f"process {envelope.type}",
                     context=context_from_headers(dict(record.headers)),
                     kind=SpanKind.CONSUMER,
-                    attributes={"messaging.consumer.group.name": self.group,
-                                "cloudevents.event_id": envelope.id},
+                    attributes={
+                        "messaging.consumer.group.name": self.group,
+                        "cloudevents.event_id": envelope.id,
+                    },
                 ):
                     try:
                         await self._handlers[envelope.type](envelope, uow)

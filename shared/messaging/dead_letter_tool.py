@@ -42,7 +42,9 @@ def read_dead_letters(
 ) -> Iterator[DeadLetter]:
     """Every record on a dead-letter topic, from the beginning to the current end."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None,
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
         **(config or {}),
     )
     try:
@@ -56,8 +58,13 @@ def read_dead_letters(
         while remaining:
             for tp, records in consumer.poll(timeout_ms=1000).items():
                 for record in records:
-                    yield DeadLetter(record.partition, record.offset, record.key, record.value,
-                                     list(record.headers))
+                    yield DeadLetter(
+                        record.partition,
+                        record.offset,
+                        record.key,
+                        record.value,
+                        list(record.headers),
+                    )
                 if consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
     finally:
@@ -80,12 +87,16 @@ def replay(
     if not topic:
         raise ValueError("dead letter has no original topic header")
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True,
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
         **(config or {}),
     )
     try:
         producer.send(
-            topic, key=letter.key, value=letter.value if value is None else value,
+            topic,
+            key=letter.key,
+            value=letter.value if value is None else value,
             headers=original_headers(letter.headers),
         ).get(timeout=30)
         producer.flush()

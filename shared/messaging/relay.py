@@ -103,7 +103,7 @@ class OutboxRelay:
                 if not slots:
                     return 0
                 query = query.where(outbox.c.slot.in_(slots))
-            rows = (await connection.execute(query)).all()
+            rows = list((await connection.execute(query)).all())
             if not rows:
                 return 0
             published = await self._publish(rows)
@@ -113,9 +113,7 @@ class OutboxRelay:
 
     async def _claim_slots(self, connection: AsyncConnection) -> list[int]:
         slot = self._tables.outbox_slot
-        result = await connection.execute(
-            select(slot.c.slot).with_for_update(skip_locked=True)
-        )
+        result = await connection.execute(select(slot.c.slot).with_for_update(skip_locked=True))
         return [row.slot for row in result]
 
     async def _publish(self, rows: list[Any]) -> list[int]:

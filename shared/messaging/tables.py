@@ -35,7 +35,9 @@ class MessagingTables:
             Column("headers", Text, nullable=False, comment="JSON list of [name, value]"),
             Column("value", LargeBinary, nullable=False),
             Column("traceparent", String(64)),
-            Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
         )
         self.outbox_slot = Table(
             "outbox_slot", metadata, Column("slot", Integer, primary_key=True, autoincrement=False)

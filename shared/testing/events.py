@@ -50,9 +50,15 @@ def publish(kafka: str, topic: str, events: Iterable[EventData | Envelope]) -> l
     sent: list[Envelope] = []
     try:
         for event in events:
-            envelope = event if isinstance(event, Envelope) else Envelope.wrap(event, source=TEST_SOURCE)
-            producer.send(topic, key=envelope.partitionkey.encode(), value=envelope.kafka_value(),
-                          headers=envelope.kafka_headers())
+            envelope = (
+                event if isinstance(event, Envelope) else Envelope.wrap(event, source=TEST_SOURCE)
+            )
+            producer.send(
+                topic,
+                key=envelope.partitionkey.encode(),
+                value=envelope.kafka_value(),
+                headers=envelope.kafka_headers(),
+            )
             sent.append(envelope)
         producer.flush(timeout=60)
     finally:

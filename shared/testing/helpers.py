@@ -36,7 +36,9 @@ def create_test_topics(kafka: str, namespace: str, partitions: int = 3) -> None:
     ensure_topics(
         kafka,
         topic_specs(
-            partitions=partitions, replication_factor=1, min_insync_replicas=1,
+            partitions=partitions,
+            replication_factor=1,
+            min_insync_replicas=1,
             namespace=namespace,
         ),
     )
@@ -68,8 +70,12 @@ def read_envelopes(
 ) -> list[Envelope]:
     """Read a topic from the beginning until ``until`` holds; fail loudly on timeout."""
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=kafka, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None, consumer_timeout_ms=500,
+        topic,
+        bootstrap_servers=kafka,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=500,
     )
     seen: list[Envelope] = []
     deadline = time.monotonic() + timeout_s
@@ -87,7 +93,9 @@ def read_envelopes(
     raise AssertionError(f"timed out on {topic}; saw {[e.type for e in seen]}")
 
 
-async def eventually(check: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.1) -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.1
+) -> Any:
     """Await ``check`` until it returns something truthy, failing after ``timeout_s``."""
     import asyncio
     import inspect

@@ -25,7 +25,9 @@ def free_port() -> int:
 class ServiceProcess:
     """One service as a separate OS process, with its output in a log file."""
 
-    def __init__(self, service: str, env: Mapping[str, str], log_dir: Path, port: int | None = None):
+    def __init__(
+        self, service: str, env: Mapping[str, str], log_dir: Path, port: int | None = None
+    ):
         self.service = service
         self.port = port or free_port()
         prefix = service.upper()
@@ -38,14 +40,22 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def migrate(self) -> None:
-        subprocess.run([sys.executable, "-m", f"services.{self.service}", "migrate"],
-                       env=self.env, cwd=REPO_ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", f"services.{self.service}", "migrate"],
+            env=self.env,
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
 
     def start(self, timeout_s: float = 60.0) -> None:
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.service}", "serve"],
-            env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.wait_ready(timeout_s)
 
@@ -61,6 +71,9 @@ class ServiceProcess:
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"{self.service} not ready after {timeout_s}s: {self.log_tail()}")
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to finish anything."""

@@ -19,8 +19,6 @@ import importlib
 import json
 import re
 import shlex
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,8 +29,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from pydantic import AliasChoices
-from pydantic_settings import SettingsConfigDict
 
+from shared.cli import ToolSettings
 from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,13 +51,13 @@ KUSTOMIZATION_FILE = K8S_DIR / "kustomization.yaml"
 K8S_VERSIONS = ("1.33.0", kubernetes_validate.utils.latest_version())
 
 SERVICES = {"initiatives": 8101, "advisory": 8102, "budgets": 8103, "notifications": 8104}
-# Settings named in the README for notifications, accepted while its settings class does not
-# exist yet (once it does, its fields are the authority).
-NOTIFICATIONS_EXTRA = {
-    "NOTIFICATIONS_SMTP_HOST", "NOTIFICATIONS_SMTP_PORT", "NOTIFICATIONS_MAIL_FROM",
-}
 NAMESPACED_KINDS = {
-    "ConfigMap", "Secret", "Deployment", "Service", "PodDisruptionBudget", "Job",
+    "ConfigMap",
+    "Secret",
+    "Deployment",
+    "Service",
+    "PodDisruptionBudget",
+    "Job",
 }
 
 
@@ -120,28 +118,17 @@ def kafka_version_from_pom() -> str:
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
-    """The service's own settings class, or the shared one with its prefix while it has none."""
-    try:
-        module = importlib.import_module(f"services.{service}.settings")
-    except ModuleNotFoundError:
-        module = None
-    if module is not None:
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, ServiceSettings)
-                and value is not ServiceSettings
-                and value.__module__ == module.__name__
-            ):
-                return value
-    return type(
-        f"{service.title()}Settings",
-        (ServiceSettings,),
-        {
-            "__module__": __name__,
-            "model_config": SettingsConfigDict(env_prefix=f"{service.upper()}_", extra="ignore"),
-        },
-    )
+    """The settings class ``services/<service>/settings.py`` defines."""
+    module = importlib.import_module(f"services.{service}.settings")
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServiceSettings)
+        and value.__module__ == module.__name__
+    ]
+    assert len(classes) == 1, f"services/{service}/settings.py defines {len(classes)} settings"
+    return classes[0]
 
 
 def accepted_variables(service: str) -> set[str]:
@@ -157,8 +144,6 @@ def accepted_variables(service: str) -> set[str]:
             names.add(alias)
         else:
             names.add(f"{prefix}{field_name}".upper())
-    if service == "notifications" and cls.__module__ == __name__:
-        names |= NOTIFICATIONS_EXTRA
     return names
 
 
@@ -167,14 +152,16 @@ def all_accepted_variables() -> set[str]:
 
 
 def load_settings(
-    monkeypatch: pytest.MonkeyPatch, service: str, environment: dict[str, str]
+    monkeypatch: pytest.MonkeyPatch,
+    cls: type[ServiceSettings],
+    environment: dict[str, str],
 ) -> ServiceSettings:
-    """Build the service's settings from exactly ``environment``, as its process would."""
+    """Build settings from exactly ``environment``, as the process would."""
     for name in all_accepted_variables():
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    return settings_class(service)()
+    return cls()
 
 
 # --- docker-compose.yml invariants ----------------------------------------------------------
@@ -233,7 +220,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(node: str, path: list[str]) -> list[str] | None:
         if state.get(node) == 1:
-            return [*path[path.index(node):], node]
+            return [*path[path.index(node) :], node]
         if state.get(node) == 2:
             return None
         state[node] = 1
@@ -372,7 +359,10 @@ def compose_problems(document: dict[str, Any]) -> list[str]:
             problems.append(f"no {migrate_name} service")
         else:
             if command_words(migrate.get("command")) != [
-                "python", "-m", f"services.{service_name}", "migrate",
+                "python",
+                "-m",
+                f"services.{service_name}",
+                "migrate",
             ]:
                 problems.append(f"{migrate_name}: does not run the migrations")
             if environment_of(migrate).get(f"{prefix}_DATABASE_URL") != database_url:
@@ -510,7 +500,8 @@ def k8s_problems(
             if target is None:
                 problems.append(f"{k8s_id(document)}: refers to missing {kind}/{name}")
             elif key is not None and key not in {
-                **target.get("data", {}), **target.get("stringData", {}),
+                **target.get("data", {}),
+                **target.get("stringData", {}),
             }:
                 problems.append(f"{k8s_id(document)}: {kind}/{name} has no key {key}")
         volumes = {v["name"] for v in pod_spec(document).get("volumes", [])}
@@ -525,12 +516,17 @@ def k8s_problems(
             for bound in ("requests", "limits"):
                 if not {"cpu", "memory"} <= set(resources_.get(bound, {})):
                     problems.append(f"{k8s_id(document)}/{container['name']}: no {bound}")
+            # The namespace enforces the "restricted" Pod Security Standard.
             security = container.get("securityContext", {})
             if security.get("allowPrivilegeEscalation") is not False:
                 problems.append(f"{k8s_id(document)}/{container['name']}: may escalate privileges")
+            if security.get("capabilities", {}).get("drop") != ["ALL"]:
+                problems.append(f"{k8s_id(document)}/{container['name']}: keeps capabilities")
         pod_security = pod_spec(document).get("securityContext", {})
         if pod_security.get("runAsNonRoot") is not True or pod_security.get("runAsUser") == 0:
             problems.append(f"{k8s_id(document)}: pods may run as root")
+        if pod_security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{k8s_id(document)}: no RuntimeDefault seccomp profile")
 
     # The four services: Deployment, Service, PodDisruptionBudget.
     deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
@@ -569,7 +565,8 @@ def k8s_problems(
         if listens != ("0.0.0.0", str(port)):
             problems.append(f"{where}: does not listen on 0.0.0.0:{port}")
         migrations = [
-            c for c in pod_spec(deployment).get("initContainers", [])
+            c
+            for c in pod_spec(deployment).get("initContainers", [])
             if c.get("command") == ["python", "-m", f"services.{service_name}", "migrate"]
         ]
         if not migrations:
@@ -582,7 +579,8 @@ def k8s_problems(
                 problems.append(f"{where}: migrations run against another database")
 
         selecting = [
-            s for s in by_kind.get("Service", [])
+            s
+            for s in by_kind.get("Service", [])
             if labels_match(s["spec"].get("selector", {}), template_labels)
         ]
         if len(selecting) != 1:
@@ -593,7 +591,8 @@ def k8s_problems(
                 if target not in port_names_and_numbers(main):
                     problems.append(f"{k8s_id(service)}: targetPort {target} is not a pod port")
         budgets = [
-            b for b in by_kind.get("PodDisruptionBudget", [])
+            b
+            for b in by_kind.get("PodDisruptionBudget", [])
             if labels_match(b["spec"].get("selector", {}).get("matchLabels", {}), template_labels)
         ]
         if len(budgets) != 1:
@@ -618,7 +617,8 @@ def k8s_problems(
 
     # The topic Job: production durability.
     jobs = [
-        j for j in by_kind.get("Job", [])
+        j
+        for j in by_kind.get("Job", [])
         if any(c.get("command") == ["inspraak", "topics", "ensure"] for c in containers_of(j))
     ]
     if len(jobs) != 1:
@@ -627,7 +627,8 @@ def k8s_problems(
         for container in containers_of(job):
             declared = explicit_env(container)
             for variable, wanted in (
-                ("KAFKA_REPLICATION_FACTOR", "3"), ("KAFKA_MIN_INSYNC_REPLICAS", "2"),
+                ("KAFKA_REPLICATION_FACTOR", "3"),
+                ("KAFKA_MIN_INSYNC_REPLICAS", "2"),
             ):
                 if str(declared.get(variable, {}).get("value")) != wanted:
                     problems.append(f"{k8s_id(job)}: {variable} is not set to {wanted}")
@@ -692,7 +693,7 @@ def dockerignore_pattern(pattern: str) -> re.Pattern[str]:
             i += 1
         elif pattern[i] == "[":
             end = pattern.index("]", i)
-            regex += pattern[i:end + 1]
+            regex += pattern[i : end + 1]
             i = end + 1
         else:
             regex += re.escape(pattern[i])
@@ -737,29 +738,48 @@ def test_compose_stack_is_wired_consistently() -> None:
     assert compose_problems(load_compose()) == []
 
 
-COMPOSE_SCHEMA_BREAKS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "misspelt healthcheck key": lambda d: d["services"]["initiatives"]["healthcheck"].update(
-        intervall="10s"
+# (mutation, where the schema must report the error)
+COMPOSE_SCHEMA_BREAKS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "misspelt healthcheck key": (
+        lambda d: d["services"]["initiatives"]["healthcheck"].update(intervall="10s"),
+        "services/initiatives/healthcheck",
     ),
-    "unknown depends_on condition": lambda d: d["services"]["initiatives"]["depends_on"][
-        "kafka"
-    ].update(condition="service_ready"),
-    "ports as a mapping": lambda d: d["services"]["budgets"].update(ports={"8103": 8103}),
-    "unknown service key": lambda d: d["services"]["advisory"].update(commands=["serve"]),
-    "service name with a space": lambda d: d["services"].update({"bad name": {"image": "x"}}),
-    "environment as a number": lambda d: d["services"]["notifications"].update(environment=3),
+    "unknown depends_on condition": (
+        lambda d: d["services"]["initiatives"]["depends_on"]["kafka"].update(
+            condition="service_ready"
+        ),
+        "services/initiatives/depends_on",
+    ),
+    "ports as a mapping": (
+        lambda d: d["services"]["budgets"].update(ports={"8103": 8103}),
+        "services/budgets/ports",
+    ),
+    "unknown service key": (
+        lambda d: d["services"]["advisory"].update(commands=["serve"]),
+        "services/advisory",
+    ),
+    "service name with a space": (
+        lambda d: d["services"].update({"bad name": {"image": "x"}}),
+        "services",
+    ),
+    "environment as a number": (
+        lambda d: d["services"]["notifications"].update(environment=3),
+        "services/notifications/environment",
+    ),
+    "unknown top-level key": (lambda d: d.update(service={}), "<root>"),
 }
 
 
 @pytest.mark.parametrize(
-    "mutation", COMPOSE_SCHEMA_BREAKS.values(), ids=COMPOSE_SCHEMA_BREAKS.keys()
+    ("mutation", "where"), COMPOSE_SCHEMA_BREAKS.values(), ids=COMPOSE_SCHEMA_BREAKS.keys()
 )
 def test_compose_schema_rejects_a_broken_compose_file(
-    mutation: Callable[[dict[str, Any]], None],
+    mutation: Callable[[dict[str, Any]], None], where: str
 ) -> None:
     document = load_compose()
     mutation(document)
-    assert compose_schema_errors(document)
+    errors = compose_schema_errors(document)
+    assert any(error.startswith(f"{where}: ") for error in errors), errors
 
 
 def _drop(mapping: dict[str, Any], key: str) -> None:
@@ -822,9 +842,7 @@ COMPOSE_INVARIANT_BREAKS: dict[str, tuple[Callable[[dict[str, Any]], None], str]
         "KAFKA_BOOTSTRAP_SERVER is read by no service's settings",
     ),
     "dev secret outside development": (
-        lambda d: d["services"]["budgets"]["environment"].update(
-            INSPRAAK_ENVIRONMENT="production"
-        ),
+        lambda d: d["services"]["budgets"]["environment"].update(INSPRAAK_ENVIRONMENT="production"),
         "AUTH_JWT_SECRET outside",
     ),
     "topic auto-creation on": (
@@ -877,7 +895,7 @@ def test_compose_environment_loads_into_the_service_settings(
     monkeypatch: pytest.MonkeyPatch, service: str
 ) -> None:
     environment = environment_of(load_compose()["services"][service])
-    settings = load_settings(monkeypatch, service, environment)
+    settings = load_settings(monkeypatch, settings_class(service), environment)
     assert settings.environment == "development"
     assert (settings.http_host, settings.http_port) == ("0.0.0.0", SERVICES[service])
     assert settings.resolved_database_url() == environment[f"{service.upper()}_DATABASE_URL"]
@@ -939,8 +957,12 @@ def test_dockerignore_keeps_what_the_image_needs_and_nothing_local() -> None:
             if path.is_file() and "__pycache__" not in relative and not relative.endswith(".pyc"):
                 assert not dockerignore_excludes(relative, lines), relative
     for local in (
-        ".venv/pyvenv.cfg", ".git/HEAD", ".run/data/initiatives.sqlite3", "tests/conftest.py",
-        "services/initiatives/__pycache__/app.cpython-311.pyc", ".env",
+        ".venv/pyvenv.cfg",
+        ".git/HEAD",
+        ".run/data/initiatives.sqlite3",
+        "tests/conftest.py",
+        "services/initiatives/__pycache__/app.cpython-311.pyc",
+        ".env",
     ):
         assert dockerignore_excludes(local, lines), local
 
@@ -978,45 +1000,66 @@ def _main(documents: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return pod_spec(_deployment(documents, name))["containers"][0]
 
 
-K8S_SCHEMA_BREAKS: dict[str, Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
-    "misspelt Deployment field": lambda docs: (
-        _deployment(docs, "initiatives")["spec"].update(replica=2)
-        or _deployment(docs, "initiatives")
+# (object to break, mutation, where the schema must report the error)
+K8S_SCHEMA_BREAKS: dict[str, tuple[str, Callable[[dict[str, Any]], Any], str]] = {
+    "misspelt Deployment field": (
+        "Deployment/initiatives",
+        lambda d: d["spec"].update(replica=2),
+        "spec",
     ),
-    "container port as text": lambda docs: (
-        _main(docs, "budgets")["ports"][0].update(containerPort="eighty-one-o-three")
-        or _deployment(docs, "budgets")
+    "container port as text": (
+        "Deployment/budgets",
+        lambda d: pod_spec(d)["containers"][0]["ports"][0].update(containerPort="http"),
+        "spec/template/spec/containers/0/ports/0/containerPort",
     ),
-    "probe without a handler field name": lambda docs: (
-        _main(docs, "advisory")["readinessProbe"].update(httpget={"path": "/readyz"})
-        or _deployment(docs, "advisory")
+    "probe with a misspelt handler": (
+        "Deployment/advisory",
+        lambda d: pod_spec(d)["containers"][0]["readinessProbe"].update(
+            httpget={"path": "/readyz"}
+        ),
+        "spec/template/spec/containers/0/readinessProbe",
     ),
-    "env value as a number": lambda docs: (
-        _main(docs, "notifications")["env"][1].update(value=8104)
-        or _deployment(docs, "notifications")
+    "env value as a number": (
+        "Deployment/notifications",
+        lambda d: pod_spec(d)["containers"][0]["env"][1].update(value=8104),
+        "spec/template/spec/containers/0/env/1/value",
     ),
-    "Service port missing": lambda docs: (
-        _first(docs, "Service")["spec"]["ports"][0].pop("port") and _first(docs, "Service")
+    "Service port missing": (
+        "Service/initiatives",
+        lambda d: d["spec"]["ports"][0].pop("port"),
+        "spec/ports/0",
     ),
-    "Job with a textual backoffLimit": lambda docs: (
-        _first(docs, "Job")["spec"].update(backoffLimit="six") or _first(docs, "Job")
+    "Job with a textual backoffLimit": (
+        "Job/inspraak-topics",
+        lambda d: d["spec"].update(backoffLimit="six"),
+        "spec/backoffLimit",
     ),
-    "PodDisruptionBudget with unknown field": lambda docs: (
-        _first(docs, "PodDisruptionBudget")["spec"].update(maxAvailable=1)
-        or _first(docs, "PodDisruptionBudget")
+    "PodDisruptionBudget with unknown field": (
+        "PodDisruptionBudget/budgets",
+        lambda d: d["spec"].update(maxAvailable=1),
+        "spec",
+    ),
+    "Secret with a non-string value": (
+        "Secret/inspraak-secrets",
+        lambda d: d["stringData"].update(KAFKA_SASL_PASSWORD=1234),
+        "stringData/KAFKA_SASL_PASSWORD",
     ),
 }
 
 
-@pytest.mark.parametrize("mutation", K8S_SCHEMA_BREAKS.values(), ids=K8S_SCHEMA_BREAKS.keys())
+@pytest.mark.parametrize(
+    ("target", "mutation", "where"), K8S_SCHEMA_BREAKS.values(), ids=K8S_SCHEMA_BREAKS.keys()
+)
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 def test_kubernetes_schema_rejects_a_broken_manifest(
-    mutation: Callable[[list[dict[str, Any]]], dict[str, Any]], version: str
+    target: str, mutation: Callable[[dict[str, Any]], Any], where: str, version: str
 ) -> None:
-    documents = copy.deepcopy(load_k8s())
-    broken = mutation(documents)
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(broken, version, strict=True)
+    document = copy.deepcopy(next(d for d in load_k8s() if k8s_id(d) == target))
+    kubernetes_validate.validate(document, version, strict=True)  # valid before the mutation
+    mutation(document)
+    with pytest.raises(kubernetes_validate.ValidationError) as caught:
+        kubernetes_validate.validate(document, version, strict=True)
+    assert "/".join(map(str, caught.value.absolute_path)) == where, caught.value.message
 
 
 def _set_env(container: dict[str, Any], name: str, value: str) -> None:
@@ -1067,8 +1110,11 @@ K8S_INVARIANT_BREAKS: dict[str, tuple[Callable[[list[dict[str, Any]]], None], st
     ),
     "topics without min.insync.replicas": (
         lambda docs: pod_spec(_first(docs, "Job"))["containers"][0].update(
-            env=[e for e in pod_spec(_first(docs, "Job"))["containers"][0]["env"]
-                 if e["name"] != "KAFKA_MIN_INSYNC_REPLICAS"]
+            env=[
+                e
+                for e in pod_spec(_first(docs, "Job"))["containers"][0]["env"]
+                if e["name"] != "KAFKA_MIN_INSYNC_REPLICAS"
+            ]
         ),
         "KAFKA_MIN_INSYNC_REPLICAS is not set to 2",
     ),
@@ -1081,6 +1127,12 @@ K8S_INVARIANT_BREAKS: dict[str, tuple[Callable[[list[dict[str, Any]]], None], st
             runAsNonRoot=False
         ),
         "Deployment/initiatives: pods may run as root",
+    ),
+    "capabilities kept": (
+        lambda docs: pod_spec(_first(docs, "Job"))["containers"][0]["securityContext"].pop(
+            "capabilities"
+        ),
+        "Job/inspraak-topics/topics: keeps capabilities",
     ),
     "secret key that does not exist": (
         lambda docs: _main(docs, "advisory")["env"][-1]["valueFrom"]["secretKeyRef"].update(
@@ -1140,7 +1192,7 @@ def test_k8s_environment_loads_into_the_service_settings_in_production(
     documents = load_k8s()
     main = _main(documents, service)
     environment = resolved_env(main, documents)
-    settings = load_settings(monkeypatch, service, environment)
+    settings = load_settings(monkeypatch, settings_class(service), environment)
     assert settings.environment == "production"
     assert settings.auth_jwt_secret is None and settings.auth_jwks_url
     assert (settings.http_host, settings.http_port) == ("0.0.0.0", SERVICES[service])
@@ -1148,20 +1200,22 @@ def test_k8s_environment_loads_into_the_service_settings_in_production(
     assert settings.resolved_database_url().startswith("postgresql+asyncpg://")
 
 
-def test_kustomize_renders_every_manifest_into_the_namespace() -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl (with its built-in kustomize) is not installed")
-    rendered = subprocess.run(
-        [kubectl, "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=120,
-        check=False,
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    documents = [d for d in yaml.safe_load_all(rendered.stdout) if d]
-    assert sorted(map(k8s_id, documents)) == sorted(map(k8s_id, load_k8s()))
-    image = load_kustomization()["images"][0]
-    for document in documents:
-        kubernetes_validate.validate(document, K8S_VERSIONS[-1], strict=True)
-        if document["kind"] in {"Deployment", "Job"}:
-            for container in containers_of(document):
-                assert container["image"] == f"{image['newName']}:{image['newTag']}"
+def test_topic_job_environment_loads_into_the_topic_tool_with_production_durability(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    documents = load_k8s()
+    job = next(d for d in documents if d["kind"] == "Job")
+    environment = resolved_env(pod_spec(job)["containers"][0], documents)
+    settings = load_settings(monkeypatch, ToolSettings, environment)
+    assert settings.environment == "production"
+    assert (settings.kafka_replication_factor, settings.kafka_min_insync_replicas) == (3, 2)
+    assert settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_sasl_password
+
+
+def test_compose_topic_job_environment_loads_into_the_topic_tool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environment = environment_of(load_compose()["services"]["topics"])
+    settings = load_settings(monkeypatch, ToolSettings, environment)
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert settings.kafka_replication_factor == 1  # one broker

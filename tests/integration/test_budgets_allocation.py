@@ -35,9 +35,9 @@ NEIGHBOURHOOD = "BU03620001"
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
     await asyncio.to_thread(upgrade_to_head, "budgets", url)
-    runtime = bootstrap(settings_for(
-        BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url
-    ))
+    runtime = bootstrap(
+        settings_for(BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url)
+    )
     yield runtime
     await runtime.engine.dispose()
 
@@ -48,7 +48,9 @@ def unit_of_work(runtime: Runtime) -> BudgetsUnitOfWork:
 
 async def open_neighbourhood_budget(runtime: Runtime, amount: int, year: int = 2026) -> Budget:
     command = commands.OpenNeighbourhoodBudget(
-        kind=BudgetKind.NEIGHBOURHOOD_BUDGET, neighbourhood=NEIGHBOURHOOD, year=year,
+        kind=BudgetKind.NEIGHBOURHOOD_BUDGET,
+        neighbourhood=NEIGHBOURHOOD,
+        year=year,
         opening_amount_cents=amount,
     )
     async with unit_of_work(runtime) as uow:
@@ -60,7 +62,8 @@ async def open_neighbourhood_budget(runtime: Runtime, amount: int, year: int = 2
 
 async def open_fund(runtime: Runtime, amount: int, ceiling: int) -> Budget:
     command = commands.OpenInitiativesFund(
-        kind=BudgetKind.INITIATIVES_FUND, opening_amount_cents=amount,
+        kind=BudgetKind.INITIATIVES_FUND,
+        opening_amount_cents=amount,
         max_per_initiative_cents=ceiling,
     )
     async with unit_of_work(runtime) as uow:
@@ -72,9 +75,13 @@ async def open_fund(runtime: Runtime, amount: int, ceiling: int) -> Budget:
 
 def request(initiative_id: str, amount: int, **changes: Any) -> commands.AllocateFunds:
     values: dict[str, Any] = {
-        "municipality": "GM0362", "initiative_id": initiative_id,
-        "funding_source": BudgetKind.NEIGHBOURHOOD_BUDGET, "neighbourhood": NEIGHBOURHOOD,
-        "requested_cents": amount, "decided_at": DECIDED_AT, **changes,
+        "municipality": "GM0362",
+        "initiative_id": initiative_id,
+        "funding_source": BudgetKind.NEIGHBOURHOOD_BUDGET,
+        "neighbourhood": NEIGHBOURHOOD,
+        "requested_cents": amount,
+        "decided_at": DECIDED_AT,
+        **changes,
     }
     return commands.AllocateFunds(**values)
 
@@ -121,7 +128,9 @@ async def test_an_initiative_is_reserved_once_however_many_events_approve_it(
     allocated = events[0].data
     assert isinstance(allocated, contract.BudgetAllocated)
     assert (allocated.budget_id, allocated.amount_cents, allocated.available_after_cents) == (
-        budget.id, 30_000, 70_000
+        budget.id,
+        30_000,
+        70_000,
     )
     assert events[0].subject == events[0].partitionkey == "i-1"
 
@@ -137,7 +146,9 @@ async def test_an_approval_without_a_budget_is_refused_and_succeeds_once_there_i
     assert isinstance(rejected, contract.AllocationRejected)
     assert rejected.budget_id is None
     assert (rejected.requested_cents, rejected.available_cents, rejected.shortfall_cents) == (
-        40_000, 0, 40_000
+        40_000,
+        0,
+        40_000,
     )
     assert "no neighbourhood budget for BU03620001 in 2026" in rejected.reason
     assert isinstance(allocated, contract.BudgetAllocated)
@@ -154,9 +165,9 @@ async def test_the_neighbourhood_budget_is_that_of_the_decision_year_in_amsterda
     new_year = await open_neighbourhood_budget(runtime, 100_000, year=2026)
 
     # 23:30 UTC on New Year's Eve is already 2026 in Amsterdam.
-    await allocate(runtime, request(
-        "i-1", 10_000, decided_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
-    ))
+    await allocate(
+        runtime, request("i-1", 10_000, decided_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
+    )
 
     assert await available(runtime, old_year) == 100_000
     assert await available(runtime, new_year) == 90_000
@@ -182,12 +193,8 @@ async def test_a_refused_neighbourhood_request_says_the_fund_could_cover_it(
 async def test_the_fund_respects_its_ceiling_per_initiative(runtime: Runtime) -> None:
     fund = await open_fund(runtime, 1_000_000, ceiling=300_000)
 
-    await allocate(runtime, request(
-        "i-1", 300_000, funding_source=BudgetKind.INITIATIVES_FUND
-    ))
-    await allocate(runtime, request(
-        "i-2", 300_001, funding_source=BudgetKind.INITIATIVES_FUND
-    ))
+    await allocate(runtime, request("i-1", 300_000, funding_source=BudgetKind.INITIATIVES_FUND))
+    await allocate(runtime, request("i-2", 300_001, funding_source=BudgetKind.INITIATIVES_FUND))
 
     allocated, refused = [e.data for e in await published(runtime)]
     assert isinstance(allocated, contract.BudgetAllocated)
@@ -203,10 +210,18 @@ async def test_the_fund_respects_its_ceiling_per_initiative(runtime: Runtime) ->
 async def test_the_events_follow_the_decision_that_caused_them(runtime: Runtime) -> None:
     await open_neighbourhood_budget(runtime, 100_000)
     decided = initiatives.InitiativeDecided(
-        municipality="GM0362", initiative_id="i-1", title="Bankjes", neighbourhood=NEIGHBOURHOOD,
-        theme="groen", initiative_type="buurt", requested_amount_cents=5_000,
-        funding_source=initiatives.FundingSource.NEIGHBOURHOOD_BUDGET, initiator_id="r-1",
-        decision=initiatives.Decision.APPROVED, reasons="", decided_by="holder-1",
+        municipality="GM0362",
+        initiative_id="i-1",
+        title="Bankjes",
+        neighbourhood=NEIGHBOURHOOD,
+        theme="groen",
+        initiative_type="buurt",
+        requested_amount_cents=5_000,
+        funding_source=initiatives.FundingSource.NEIGHBOURHOOD_BUDGET,
+        initiator_id="r-1",
+        decision=initiatives.Decision.APPROVED,
+        reasons="",
+        decided_by="holder-1",
         decided_at=DECIDED_AT,
     )
     cause = Envelope.wrap(decided, source="urn:nld:gemeente-GM0362:systeem:inspraak-initiatives")
@@ -234,3 +249,28 @@ async def test_ledger_entries_can_be_neither_changed_nor_removed(
             await connection.execute(text(statement))
 
     assert await available(runtime, budget) == 100_000
+
+
+async def test_within_one_batch_transaction_each_reservation_sees_the_ones_before_it(
+    runtime: Runtime,
+) -> None:
+    budget = await open_neighbourhood_budget(runtime, 100_000)
+
+    # The batch consumer applies a whole batch of events in one unit of work.
+    async with unit_of_work(runtime) as uow:
+        for command in [
+            request("i-1", 60_000),
+            request("i-1", 60_000),
+            request("i-2", 40_000),
+            request("i-3", 1),
+        ]:
+            await handlers.allocate_funds(command, cause=None, uow=uow)
+        await uow.commit()
+
+    assert await available(runtime, budget) == 0
+    outcomes = [(e.subject, type(e.data)) for e in await published(runtime)]
+    assert outcomes == [
+        ("i-1", contract.BudgetAllocated),
+        ("i-2", contract.BudgetAllocated),
+        ("i-3", contract.AllocationRejected),
+    ]

@@ -22,11 +22,14 @@ from shared.testing.helpers import settings_for, token
 
 BUDGETS = "/v1/municipalities/GM0362/budgets"
 NEIGHBOURHOOD_BUDGET = {
-    "kind": "neighbourhood_budget", "neighbourhood": "BU03620001", "year": 2026,
+    "kind": "neighbourhood_budget",
+    "neighbourhood": "BU03620001",
+    "year": 2026,
     "opening_amount_cents": 2_500_000,
 }
 FUND = {
-    "kind": "initiatives_fund", "opening_amount_cents": 10_000_000,
+    "kind": "initiatives_fund",
+    "opening_amount_cents": 10_000_000,
     "max_per_initiative_cents": 500_000,
 }
 HOLDER = token(Role.BUDGET_HOLDER, subject="holder-1")
@@ -37,9 +40,9 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
     await asyncio.to_thread(upgrade_to_head, "budgets", url)
     # Nothing here talks to Kafka: the app is used without its lifespan.
-    app = create_app(settings_for(
-        BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url
-    ))
+    app = create_app(
+        settings_for(BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
@@ -58,8 +61,12 @@ async def test_a_budget_holder_opens_a_neighbourhood_budget_with_its_balances(
     assert (budget["neighbourhood"], budget["year"]) == ("BU03620001", 2026)
     assert budget["opened_by"] == "holder-1"
     assert budget["balances"] == {
-        "opened_cents": 2_500_000, "corrections_cents": 0, "reserved_cents": 0,
-        "released_cents": 0, "disbursed_cents": 0, "committed_cents": 0,
+        "opened_cents": 2_500_000,
+        "corrections_cents": 0,
+        "reserved_cents": 0,
+        "released_cents": 0,
+        "disbursed_cents": 0,
+        "committed_cents": 0,
         "available_cents": 2_500_000,
     }
 
@@ -92,8 +99,10 @@ async def test_any_role_of_the_municipality_reads_budgets_and_their_ledger(
     assert one.status_code == 200 and one.json() == created
     assert [b["kind"] for b in everything.json()] == ["initiatives_fund", "neighbourhood_budget"]
     assert [b["kind"] for b in funds.json()] == ["initiatives_fund"]
-    assert [(e["kind"], e["debit_account"], e["credit_account"], e["amount_cents"])
-            for e in entries.json()] == [("opened", "funding", "available", 2_500_000)]
+    assert [
+        (e["kind"], e["debit_account"], e["credit_account"], e["amount_cents"])
+        for e in entries.json()
+    ] == [("opened", "funding", "available", 2_500_000)]
 
 
 async def test_a_second_budget_for_the_same_neighbourhood_and_year_is_a_conflict(
@@ -102,8 +111,9 @@ async def test_a_second_budget_for_the_same_neighbourhood_and_year_is_a_conflict
     await client.post(BUDGETS, json=NEIGHBOURHOOD_BUDGET, headers=HOLDER)
 
     again = await client.post(BUDGETS, json=NEIGHBOURHOOD_BUDGET, headers=HOLDER)
-    next_year = await client.post(BUDGETS, json={**NEIGHBOURHOOD_BUDGET, "year": 2027},
-                                  headers=HOLDER)
+    next_year = await client.post(
+        BUDGETS, json={**NEIGHBOURHOOD_BUDGET, "year": 2027}, headers=HOLDER
+    )
 
     assert again.status_code == 409
     assert again.headers["content-type"] == PROBLEM_JSON
@@ -124,21 +134,35 @@ async def test_a_municipality_has_one_rolling_fund(client: httpx.AsyncClient) ->
     [
         ({**NEIGHBOURHOOD_BUDGET, "neighbourhood": "BU123"}, "neighbourhood_budget.neighbourhood"),
         ({**NEIGHBOURHOOD_BUDGET, "neighbourhood": None}, "neighbourhood_budget.neighbourhood"),
-        ({k: v for k, v in NEIGHBOURHOOD_BUDGET.items() if k != "year"},
-         "neighbourhood_budget.year"),
+        (
+            {k: v for k, v in NEIGHBOURHOOD_BUDGET.items() if k != "year"},
+            "neighbourhood_budget.year",
+        ),
         ({**NEIGHBOURHOOD_BUDGET, "year": 1899}, "neighbourhood_budget.year"),
-        ({**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": 0},
-         "neighbourhood_budget.opening_amount_cents"),
-        ({**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": -100},
-         "neighbourhood_budget.opening_amount_cents"),
-        ({**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": 12.5},
-         "neighbourhood_budget.opening_amount_cents"),
-        ({**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": "2500000"},
-         "neighbourhood_budget.opening_amount_cents"),
-        ({**NEIGHBOURHOOD_BUDGET, "max_per_initiative_cents": 100},
-         "neighbourhood_budget.max_per_initiative_cents"),
-        ({k: v for k, v in FUND.items() if k != "max_per_initiative_cents"},
-         "initiatives_fund.max_per_initiative_cents"),
+        (
+            {**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": 0},
+            "neighbourhood_budget.opening_amount_cents",
+        ),
+        (
+            {**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": -100},
+            "neighbourhood_budget.opening_amount_cents",
+        ),
+        (
+            {**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": 12.5},
+            "neighbourhood_budget.opening_amount_cents",
+        ),
+        (
+            {**NEIGHBOURHOOD_BUDGET, "opening_amount_cents": "2500000"},
+            "neighbourhood_budget.opening_amount_cents",
+        ),
+        (
+            {**NEIGHBOURHOOD_BUDGET, "max_per_initiative_cents": 100},
+            "neighbourhood_budget.max_per_initiative_cents",
+        ),
+        (
+            {k: v for k, v in FUND.items() if k != "max_per_initiative_cents"},
+            "initiatives_fund.max_per_initiative_cents",
+        ),
         ({**FUND, "neighbourhood": "BU03620001"}, "initiatives_fund.neighbourhood"),
         ({**NEIGHBOURHOOD_BUDGET, "kind": "piggy_bank"}, ""),
         ({"opening_amount_cents": 100}, ""),
@@ -169,8 +193,12 @@ async def test_a_body_that_is_not_json_is_a_422_problem(client: httpx.AsyncClien
 
 @pytest.mark.parametrize(
     ("path", "params"),
-    [(BUDGETS, {"year": "next"}), (BUDGETS, {"neighbourhood": "Oranjebuurt"}),
-     (BUDGETS, {"kind": "piggy_bank"}), (BUDGETS, {"limit": 0})],
+    [
+        (BUDGETS, {"year": "next"}),
+        (BUDGETS, {"neighbourhood": "Oranjebuurt"}),
+        (BUDGETS, {"kind": "piggy_bank"}),
+        (BUDGETS, {"limit": 0}),
+    ],
 )
 async def test_invalid_queries_are_422_problems(
     client: httpx.AsyncClient, path: str, params: dict[str, Any]

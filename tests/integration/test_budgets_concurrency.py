@@ -29,9 +29,11 @@ NEIGHBOURHOOD = "BU03620001"
 @pytest.fixture
 async def runtime(postgres_url: str) -> AsyncIterator[Runtime]:
     await asyncio.to_thread(upgrade_to_head, "budgets", postgres_url)
-    runtime = bootstrap(settings_for(
-        BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=postgres_url
-    ))
+    runtime = bootstrap(
+        settings_for(
+            BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=postgres_url
+        )
+    )
     assert runtime.engine.dialect.name == "postgresql"
     yield runtime
     await runtime.engine.dispose()
@@ -43,7 +45,9 @@ def unit_of_work(runtime: Runtime) -> BudgetsUnitOfWork:
 
 async def open_budget(runtime: Runtime) -> Budget:
     command = commands.OpenNeighbourhoodBudget(
-        kind=BudgetKind.NEIGHBOURHOOD_BUDGET, neighbourhood=NEIGHBOURHOOD, year=2026,
+        kind=BudgetKind.NEIGHBOURHOOD_BUDGET,
+        neighbourhood=NEIGHBOURHOOD,
+        year=2026,
         opening_amount_cents=OPENING,
     )
     async with unit_of_work(runtime) as uow:
@@ -55,9 +59,12 @@ async def open_budget(runtime: Runtime) -> Budget:
 
 async def allocate(runtime: Runtime, initiative_id: str, amount: int) -> Allocation:
     command = commands.AllocateFunds(
-        municipality="GM0362", initiative_id=initiative_id,
-        funding_source=BudgetKind.NEIGHBOURHOOD_BUDGET, neighbourhood=NEIGHBOURHOOD,
-        requested_cents=amount, decided_at=datetime(2026, 4, 1, tzinfo=UTC),
+        municipality="GM0362",
+        initiative_id=initiative_id,
+        funding_source=BudgetKind.NEIGHBOURHOOD_BUDGET,
+        neighbourhood=NEIGHBOURHOOD,
+        requested_cents=amount,
+        decided_at=datetime(2026, 4, 1, tzinfo=UTC),
     )
     async with unit_of_work(runtime) as uow:
         allocation = await handlers.allocate_funds(command, cause=None, uow=uow)
@@ -65,15 +72,19 @@ async def allocate(runtime: Runtime, initiative_id: str, amount: int) -> Allocat
     return allocation
 
 
-async def allocate_all_at_once(runtime: Runtime, requests: list[tuple[str, int]]) -> list[Allocation]:
+async def allocate_all_at_once(
+    runtime: Runtime, requests: list[tuple[str, int]]
+) -> list[Allocation]:
     return list(await asyncio.gather(*(allocate(runtime, i, amount) for i, amount in requests)))
 
 
 async def reserved_in_database(runtime: Runtime, budget: Budget) -> int:
     async with runtime.engine.connect() as connection:
         total = await connection.scalar(
-            text("SELECT coalesce(sum(amount_cents), 0) FROM ledger_entry "
-                 "WHERE budget_id = :budget AND kind = 'reserved'"),
+            text(
+                "SELECT coalesce(sum(amount_cents), 0) FROM ledger_entry "
+                "WHERE budget_id = :budget AND kind = 'reserved'"
+            ),
             {"budget": budget.id},
         )
     return int(total)
@@ -139,8 +150,11 @@ async def test_concurrent_approvals_of_one_initiative_reserve_it_once(runtime: R
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE ledger_entry SET amount_cents = 1", "DELETE FROM ledger_entry",
-     "TRUNCATE ledger_entry"],
+    [
+        "UPDATE ledger_entry SET amount_cents = 1",
+        "DELETE FROM ledger_entry",
+        "TRUNCATE ledger_entry",
+    ],
 )
 async def test_postgresql_refuses_to_change_or_remove_ledger_entries(
     runtime: Runtime, statement: str

@@ -64,31 +64,44 @@ async def test_approved_initiatives_are_allocated_or_rejected_with_the_shortfall
     # One partition: the events below are applied in the order they are published.
     await asyncio.to_thread(create_test_topics, kafka, namespace, 1)
     await asyncio.to_thread(upgrade_to_head, "budgets", url)
-    app = create_app(settings_for(BudgetsSettings, kafka=kafka, namespace=namespace,
-                                  database_url=url))
+    app = create_app(
+        settings_for(BudgetsSettings, kafka=kafka, namespace=namespace, database_url=url)
+    )
     fits = decided("initiative-a", 60_000)
     same_approval_again = decided("initiative-a", 60_000)  # another event id, same initiative
     refused_by_holder = decided("initiative-c", 10_000, initiatives.Decision.REJECTED)
     too_much = decided("initiative-b", 50_000)
 
     async with running(app) as client:
-        response = await client.post(BUDGETS, headers=token(Role.BUDGET_HOLDER), json={
-            "kind": "neighbourhood_budget", "neighbourhood": "BU03620001", "year": 2026,
-            "opening_amount_cents": 100_000,
-        })
+        response = await client.post(
+            BUDGETS,
+            headers=token(Role.BUDGET_HOLDER),
+            json={
+                "kind": "neighbourhood_budget",
+                "neighbourhood": "BU03620001",
+                "year": 2026,
+                "opening_amount_cents": 100_000,
+            },
+        )
         assert response.status_code == 201, response.text
         budget_id = response.json()["id"]
 
-        await publish(kafka, f"{namespace}initiatives.events.v1",
-                      [fits, fits, same_approval_again, refused_by_holder, too_much])
+        await publish(
+            kafka,
+            f"{namespace}initiatives.events.v1",
+            [fits, fits, same_approval_again, refused_by_holder, too_much],
+        )
         envelopes = await asyncio.to_thread(
-            read_envelopes, kafka, f"{namespace}budgets.events.v1",
+            read_envelopes,
+            kafka,
+            f"{namespace}budgets.events.v1",
             until=lambda seen: any(e.subject == "initiative-b" for e in seen),
         )
 
         budget = (await client.get(f"{BUDGETS}/{budget_id}", headers=token(Role.RESIDENT))).json()
-        allocation_c = await client.get("/v1/municipalities/GM0362/allocations/initiative-c",
-                                        headers=token(Role.RESIDENT))
+        allocation_c = await client.get(
+            "/v1/municipalities/GM0362/allocations/initiative-c", headers=token(Role.RESIDENT)
+        )
 
     assert [e.subject for e in envelopes] == ["initiative-a", "initiative-b"]
     allocated, rejected = (e.data for e in envelopes)
@@ -101,7 +114,9 @@ async def test_approved_initiatives_are_allocated_or_rejected_with_the_shortfall
     assert isinstance(rejected, contract.AllocationRejected)
     assert rejected.budget_id == budget_id
     assert (rejected.requested_cents, rejected.available_cents, rejected.shortfall_cents) == (
-        50_000, 40_000, 10_000
+        50_000,
+        40_000,
+        10_000,
     )
     assert rejected.fund_could_cover is False  # the municipality has no fund
     assert "€100.00 short" in rejected.reason

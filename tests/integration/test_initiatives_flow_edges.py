@@ -5,22 +5,27 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from services.initiatives.app import create_app
+from services.initiatives.settings import InitiativesSettings
 from shared.auth import Role
 from shared.contracts import initiatives as contract
 from shared.migrations import upgrade_to_head
 from shared.testing.helpers import create_test_topics, read_envelopes, running, settings_for, token
 
-from services.initiatives.app import create_app
-from services.initiatives.settings import InitiativesSettings
-
 DEMO_TYPE = {
-    "code": "buurt-demo", "name": "Demo", "support_threshold": 0,
-    "max_amount_cents": 500_000, "funding_source": "neighbourhood_budget",
+    "code": "buurt-demo",
+    "name": "Demo",
+    "support_threshold": 0,
+    "max_amount_cents": 500_000,
+    "funding_source": "neighbourhood_budget",
 }
 SUBMISSION = {
-    "initiative_type": "buurt-demo", "title": "Bankjes in het park",
+    "initiative_type": "buurt-demo",
+    "title": "Bankjes in het park",
     "description": "Drie bankjes bij de speeltuin zodat ouderen kunnen rusten.",
-    "neighbourhood": "BU03620001", "theme": "groen", "requested_amount_cents": 120_000,
+    "neighbourhood": "BU03620001",
+    "theme": "groen",
+    "requested_amount_cents": 120_000,
 }
 
 
@@ -30,24 +35,34 @@ async def test_submitting_an_initiative_publishes_submitted_and_ready_for_review
     url = f"sqlite+aiosqlite:///{tmp_path}/initiatives.sqlite3"
     await asyncio.to_thread(create_test_topics, kafka, namespace)
     await asyncio.to_thread(upgrade_to_head, "initiatives", url)
-    app = create_app(settings_for(InitiativesSettings, kafka=kafka, namespace=namespace,
-                                  database_url=url))
+    app = create_app(
+        settings_for(InitiativesSettings, kafka=kafka, namespace=namespace, database_url=url)
+    )
     async with running(app) as client:
-        response = await client.put("/v1/municipalities/GM0362/initiative-types/buurt-demo",
-                                    json=DEMO_TYPE, headers=token(Role.CIVIL_SERVANT))
+        response = await client.put(
+            "/v1/municipalities/GM0362/initiative-types/buurt-demo",
+            json=DEMO_TYPE,
+            headers=token(Role.CIVIL_SERVANT),
+        )
         assert response.status_code == 200, response.text
-        response = await client.post("/v1/municipalities/GM0362/initiatives", json=SUBMISSION,
-                                     headers=token(Role.RESIDENT, subject="resident-7"))
+        response = await client.post(
+            "/v1/municipalities/GM0362/initiatives",
+            json=SUBMISSION,
+            headers=token(Role.RESIDENT, subject="resident-7"),
+        )
         assert response.status_code == 201, response.text
         initiative = response.json()
         assert initiative["status"] == "in_review"
 
         envelopes = await asyncio.to_thread(
-            read_envelopes, kafka, f"{namespace}initiatives.events.v1",
+            read_envelopes,
+            kafka,
+            f"{namespace}initiatives.events.v1",
             until=lambda seen: len(seen) >= 2,
         )
     assert [type(e.data) for e in envelopes] == [
-        contract.InitiativeSubmitted, contract.InitiativeReadyForReview
+        contract.InitiativeSubmitted,
+        contract.InitiativeReadyForReview,
     ]
     assert all(e.subject == initiative["id"] for e in envelopes)
     assert envelopes[1].causationid is None

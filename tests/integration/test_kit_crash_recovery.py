@@ -50,20 +50,28 @@ def test_sigkill_three_times_mid_stream_applies_every_event_exactly_once(
 ) -> None:
     create_test_topics(kafka, namespace)
     database = tmp_path / "advisory.sqlite3"
-    service = ServiceProcess("advisory", {
-        "INSPRAAK_ENVIRONMENT": "development",
-        "KAFKA_BOOTSTRAP_SERVERS": kafka,
-        "KAFKA_TOPIC_NAMESPACE": namespace,
-        "ADVISORY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "CONSUMER_BATCH_SIZE": "20",
-    }, tmp_path)
+    service = ServiceProcess(
+        "advisory",
+        {
+            "INSPRAAK_ENVIRONMENT": "development",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "KAFKA_TOPIC_NAMESPACE": namespace,
+            "ADVISORY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "CONSUMER_BATCH_SIZE": "20",
+        },
+        tmp_path,
+    )
     service.migrate()
     service.start()
     council = httpx.post(
         f"{service.url}/v1/municipalities/GM0362/councils",
-        json={"name": "Wijkraad Centrum", "kind": "neighbourhood_council",
-              "neighbourhoods": ["BU03620001"]},
-        headers=token(Role.CIVIL_SERVANT), timeout=10,
+        json={
+            "name": "Wijkraad Centrum",
+            "kind": "neighbourhood_council",
+            "neighbourhoods": ["BU03620001"],
+        },
+        headers=token(Role.CIVIL_SERVANT),
+        timeout=10,
     )
     assert council.status_code == 201, council.text
 
@@ -88,12 +96,17 @@ def test_sigkill_three_times_mid_stream_applies_every_event_exactly_once(
     assert _effects(database) == EVENTS
     with sqlite3.connect(database) as connection:
         subjects = connection.execute(
-            "SELECT count(DISTINCT subject_id), count(*) FROM advice_round").fetchone()
+            "SELECT count(DISTINCT subject_id), count(*) FROM advice_round"
+        ).fetchone()
         inbox_rows = connection.execute("SELECT count(*) FROM inbox").fetchone()[0]
     assert subjects == (EVENTS, EVENTS)
     assert inbox_rows == EVENTS
     committed, end = _committed_and_end(kafka, group, topic)
     assert committed == end == EVENTS
-    dead = KafkaConsumer(f"{topic}.{group}.dlq", bootstrap_servers=kafka,
-                         auto_offset_reset="earliest", consumer_timeout_ms=2000)
+    dead = KafkaConsumer(
+        f"{topic}.{group}.dlq",
+        bootstrap_servers=kafka,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
     assert list(dead) == [], "a redelivered event was applied twice and refused"

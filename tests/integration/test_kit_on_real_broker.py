@@ -15,6 +15,10 @@ from kafka import KafkaConsumer
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from services.advisory.app import create_app
+from services.advisory.entrypoints import consumers
+from services.advisory.persistence.tables import AdviceRoundRow
+from services.advisory.settings import AdvisorySettings
 from shared.auth import Role
 from shared.contracts import initiatives
 from shared.contracts.envelope import Envelope
@@ -24,21 +28,20 @@ from shared.migrations import upgrade_to_head
 from shared.testing.events import TEST_SOURCE, publish, ready_for_review
 from shared.testing.helpers import create_test_topics, eventually, running, settings_for, token
 
-from services.advisory.app import create_app
-from services.advisory.entrypoints import consumers
-from services.advisory.persistence.tables import AdviceRoundRow
-from services.advisory.settings import AdvisorySettings
-
-COUNCIL = {"name": "Wijkraad Centrum", "kind": "neighbourhood_council",
-           "neighbourhoods": ["BU03620001"]}
+COUNCIL = {
+    "name": "Wijkraad Centrum",
+    "kind": "neighbourhood_council",
+    "neighbourhoods": ["BU03620001"],
+}
 
 
 async def _advisory(kafka: str, namespace: str, tmp_path: Path) -> Any:
     url = f"sqlite+aiosqlite:///{tmp_path}/advisory.sqlite3"
     await asyncio.to_thread(create_test_topics, kafka, namespace)
     await asyncio.to_thread(upgrade_to_head, "advisory", url)
-    return create_app(settings_for(AdvisorySettings, kafka=kafka, namespace=namespace,
-                                   database_url=url))
+    return create_app(
+        settings_for(AdvisorySettings, kafka=kafka, namespace=namespace, database_url=url)
+    )
 
 
 async def _rounds(app: Any) -> int:
@@ -55,14 +58,20 @@ async def test_poison_records_are_dead_lettered_and_the_events_behind_them_still
     broken = ready_for_review()
     invalid = Envelope.wrap(broken, source=TEST_SOURCE)
     async with running(app) as client:
-        assert (await client.post("/v1/municipalities/GM0362/councils", json=COUNCIL,
-                                  headers=token(Role.CIVIL_SERVANT))).status_code == 201
+        assert (
+            await client.post(
+                "/v1/municipalities/GM0362/councils",
+                json=COUNCIL,
+                headers=token(Role.CIVIL_SERVANT),
+            )
+        ).status_code == 201
         # An unparseable record, an event that breaks its schema, then two good events.
         await asyncio.to_thread(_send_raw, kafka, topic, invalid.kafka_headers(), b"{not json")
         wrong = json.loads(invalid.kafka_value())
         wrong["neighbourhood"] = "Centrum"
-        await asyncio.to_thread(_send_raw, kafka, topic, invalid.kafka_headers(),
-                                json.dumps(wrong).encode())
+        await asyncio.to_thread(
+            _send_raw, kafka, topic, invalid.kafka_headers(), json.dumps(wrong).encode()
+        )
         await asyncio.to_thread(publish, kafka, topic, [ready_for_review(), ready_for_review()])
         await eventually(lambda: _count(_rounds(app), 2))
 
@@ -115,8 +124,13 @@ async def test_a_database_failure_in_a_handler_commits_no_offset_and_applies_onc
     monkeypatch.setitem(consumers.routes.handlers, event_type, failing_twice)
     topic = f"{namespace}initiatives.events.v1"
     async with running(app) as client:
-        assert (await client.post("/v1/municipalities/GM0362/councils", json=COUNCIL,
-                                  headers=token(Role.CIVIL_SERVANT))).status_code == 201
+        assert (
+            await client.post(
+                "/v1/municipalities/GM0362/councils",
+                json=COUNCIL,
+                headers=token(Role.CIVIL_SERVANT),
+            )
+        ).status_code == 201
         [sent] = await asyncio.to_thread(publish, kafka, topic, [ready_for_review()])
         await eventually(lambda: len(attempts) >= 1)
         assert await asyncio.to_thread(_committed, kafka, namespace, topic) == 0
@@ -129,8 +143,11 @@ async def test_a_database_failure_in_a_handler_commits_no_offset_and_applies_onc
 def _committed(kafka: str, namespace: str, topic: str) -> int:
     from kafka import TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False,
-                             group_id=consumer_group("advisory", namespace))
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka,
+        enable_auto_commit=False,
+        group_id=consumer_group("advisory", namespace),
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         return sum(consumer.committed(TopicPartition(topic, p)) or 0 for p in partitions)
@@ -147,19 +164,29 @@ async def test_an_outside_reader_gets_nl_gov_cloudevents_with_the_official_sdk(
 ) -> None:
     app = await _advisory(kafka, namespace, tmp_path)
     async with running(app) as client:
-        council = (await client.post("/v1/municipalities/GM0362/councils", json=COUNCIL,
-                                     headers=token(Role.CIVIL_SERVANT))).json()
-        await client.post(f"/v1/municipalities/GM0362/councils/{council['id']}/members",
-                          json={"person_id": "member-1", "role": "chair"},
-                          headers=token(Role.CIVIL_SERVANT))
-        await asyncio.to_thread(publish, kafka, f"{namespace}initiatives.events.v1",
-                                [ready_for_review()])
+        council = (
+            await client.post(
+                "/v1/municipalities/GM0362/councils",
+                json=COUNCIL,
+                headers=token(Role.CIVIL_SERVANT),
+            )
+        ).json()
+        await client.post(
+            f"/v1/municipalities/GM0362/councils/{council['id']}/members",
+            json={"person_id": "member-1", "role": "chair"},
+            headers=token(Role.CIVIL_SERVANT),
+        )
+        await asyncio.to_thread(
+            publish, kafka, f"{namespace}initiatives.events.v1", [ready_for_review()]
+        )
         records = await eventually(
-            lambda: asyncio.to_thread(_raw_records, kafka, f"{namespace}advisory.events.v1", 2))
+            lambda: asyncio.to_thread(_raw_records, kafka, f"{namespace}advisory.events.v1", 2)
+        )
 
     for record in records:
-        event = ce_kafka.from_binary_event(ce_kafka.KafkaMessage(
-            headers=dict(record.headers), key=record.key, value=record.value))
+        event = ce_kafka.from_binary_event(
+            ce_kafka.KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)
+        )
         attributes = event.get_attributes()
         assert attributes["specversion"] == "1.0"
         uuid.UUID(attributes["id"])
@@ -178,8 +205,9 @@ async def test_an_outside_reader_gets_nl_gov_cloudevents_with_the_official_sdk(
 
 
 def _raw_records(kafka: str, topic: str, expected: int) -> list[Any]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest",
-                             consumer_timeout_ms=1500)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka, auto_offset_reset="earliest", consumer_timeout_ms=1500
+    )
     records = list(consumer)
     consumer.close()
     return records if len(records) >= expected else []

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaConsumer
 from sqlalchemy import MetaData, func, insert, select
 
-from shared.messaging.outbox import OutgoingRecord, slot_for, encode_headers
+from shared.messaging.outbox import OutgoingRecord, encode_headers, slot_for
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay, producer_send
 from shared.messaging.tables import OUTBOX_SLOTS, MessagingTables
@@ -47,8 +47,9 @@ async def test_two_relays_with_publish_failures_keep_key_order_and_publish_each_
     engine = create_engine(postgres_url)
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
-        await connection.execute(insert(tables.outbox_slot),
-                                 [{"slot": n} for n in range(OUTBOX_SLOTS)])
+        await connection.execute(
+            insert(tables.outbox_slot), [{"slot": n} for n in range(OUTBOX_SLOTS)]
+        )
     # Commit order: interleaved keys, one transaction per event, as services would write them.
     order = [(f"key-{k}", seq) for seq in range(EVENTS_PER_KEY) for k in range(KEYS)]
     random.Random(7).shuffle(order)
@@ -57,12 +58,22 @@ async def test_two_relays_with_publish_failures_keep_key_order_and_publish_each_
         for key, _ in order:
             seq = next_seq[key]
             next_seq[key] += 1
-            record = OutgoingRecord(topic, key, [("ce_id", f"{key}/{seq}".encode())],
-                                    json.dumps({"key": key, "seq": seq}).encode())
-            await connection.execute(insert(tables.outbox), {
-                "slot": slot_for(key), "topic": record.topic, "key": record.key,
-                "headers": encode_headers(record.headers), "value": record.value,
-            })
+            record = OutgoingRecord(
+                topic,
+                key,
+                [("ce_id", f"{key}/{seq}".encode())],
+                json.dumps({"key": key, "seq": seq}).encode(),
+            )
+            await connection.execute(
+                insert(tables.outbox),
+                {
+                    "slot": slot_for(key),
+                    "topic": record.topic,
+                    "key": record.key,
+                    "headers": encode_headers(record.headers),
+                    "value": record.value,
+                },
+            )
 
     settings = ServiceSettings(environment="development", kafka_bootstrap_servers=kafka)
     producers = [Producer(settings), Producer(settings)]
@@ -71,8 +82,16 @@ async def test_two_relays_with_publish_failures_keep_key_order_and_publish_each_
         await producer.start()
         send = FlakySend(producer_send(producer), seed)
         flaky.append(send)
-        relays.append(OutboxRelay(engine=engine, tables=tables, send=send, service="test",
-                                  batch_size=100, idle_seconds=0.01))
+        relays.append(
+            OutboxRelay(
+                engine=engine,
+                tables=tables,
+                send=send,
+                service="test",
+                batch_size=100,
+                idle_seconds=0.01,
+            )
+        )
     tasks = [asyncio.create_task(relay.run()) for relay in relays]
 
     async def drained() -> bool:
@@ -104,8 +123,9 @@ async def test_two_relays_with_publish_failures_keep_key_order_and_publish_each_
 
 
 def _read_all(kafka: str, topic: str, expected: int) -> list[bytes]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest",
-                             consumer_timeout_ms=3000)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka, auto_offset_reset="earliest", consumer_timeout_ms=3000
+    )
     values = [record.value for record in consumer]
     consumer.close()
     return values

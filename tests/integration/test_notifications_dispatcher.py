@@ -65,9 +65,15 @@ class FakeMailer:
 
 def make_settings(url: str, **extra: Any) -> NotificationsSettings:
     return settings_for(
-        NotificationsSettings, kafka="127.0.0.1:1", namespace="t.", database_url=url,
-        dispatch_max_attempts=3, dispatch_retry_initial_seconds=60,
-        dispatch_retry_max_seconds=600, dispatch_lease_seconds=300, **extra,
+        NotificationsSettings,
+        kafka="127.0.0.1:1",
+        namespace="t.",
+        database_url=url,
+        dispatch_max_attempts=3,
+        dispatch_retry_initial_seconds=60,
+        dispatch_retry_max_seconds=600,
+        dispatch_lease_seconds=300,
+        **extra,
     )
 
 
@@ -82,9 +88,13 @@ def dispatcher(runtime: Runtime, mailer: FakeMailer, clock: Clock) -> Dispatcher
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
     assert runtime.unit_of_work is not None
-    return Dispatcher(unit_of_work=runtime.unit_of_work,  # type: ignore[arg-type]
-                      mailer=mailer, renderer=Renderer(settings.public_base_url),
-                      settings=settings, clock=clock)
+    return Dispatcher(
+        unit_of_work=runtime.unit_of_work,  # type: ignore[arg-type]
+        mailer=mailer,
+        renderer=Renderer(settings.public_base_url),
+        settings=settings,
+        clock=clock,
+    )
 
 
 def uow_of(runtime: Runtime) -> NotificationsUnitOfWork:
@@ -101,19 +111,27 @@ async def compose_rejections(runtime: Runtime, people: list[str], *, contacts: b
             if contacts:
                 await handlers.save_contact(
                     commands.SaveContact(email=f"{person}@example.org"),
-                    municipality=M, person_id=person, uow=uow,
+                    municipality=M,
+                    person_id=person,
+                    uow=uow,
                 )
         async with uow_of(runtime) as uow:
             await handlers.notify_initiative_decided(
                 commands.NotifyInitiativeDecided(
-                    cause=Cause(source="urn:nld:gemeente-GM0362:systeem:inspraak-initiatives",
-                                event_id=f"decided-{person}",
-                                event_type="nl.inspraak.initiatives.initiative-decided",
-                                correlation_id=f"corr-{person}"),
-                    initiative_id=f"init-{person}", initiator_id=person, title="Bankjes",
-                    decision="rejected", reasons="Geen ruimte in het park.",
+                    cause=Cause(
+                        source="urn:nld:gemeente-GM0362:systeem:inspraak-initiatives",
+                        event_id=f"decided-{person}",
+                        event_type="nl.inspraak.initiatives.initiative-decided",
+                        correlation_id=f"corr-{person}",
+                    ),
+                    initiative_id=f"init-{person}",
+                    initiator_id=person,
+                    title="Bankjes",
+                    decision="rejected",
+                    reasons="Geen ruimte in het park.",
                 ),
-                municipality=M, uow=uow,
+                municipality=M,
+                uow=uow,
             )
             await uow.commit()
 
@@ -146,15 +164,15 @@ async def test_a_sent_message_is_marked_sent_and_delivery_is_published_in_one_go
     assert await dispatcher(runtime, mailer, clock).dispatch_batch() == 1
 
     message = await only_message(runtime, "resident-1")
-    assert (message.status, message.attempts, message.sent_at) == (
-        MessageStatus.SENT, 1, clock.now
-    )
+    assert (message.status, message.attempts, message.sent_at) == (MessageStatus.SENT, 1, clock.now)
     [email] = mailer.sent
     assert email["To"] == "resident-1@example.org"
     assert email["From"] == "Inspraak <no-reply@inspraak.example>"
     assert email["Message-ID"] == f"<{message.idempotency_key}@inspraak.example>"
     assert email["Content-Language"] == "nl"
-    assert email["List-Unsubscribe"].endswith("/GM0362/notifications/unsubscribe?person=resident-1>")
+    assert email["List-Unsubscribe"] == (
+        "<https://inspraak.example.nl/GM0362/notifications/unsubscribe?person=resident-1>"
+    )
     assert "Geen ruimte in het park." in email.get_content()
     [row] = await outbox_rows(runtime)
     attributes = ce_attributes(decode_headers(row.headers))
@@ -162,7 +180,9 @@ async def test_a_sent_message_is_marked_sent_and_delivery_is_published_in_one_go
     assert attributes["correlationid"] == "corr-resident-1"
     assert attributes["causationid"] == "decided-resident-1"
     assert json.loads(row.value) == {
-        "municipality": M, "recipient_id": "resident-1", "channel": "email",
+        "municipality": M,
+        "recipient_id": "resident-1",
+        "channel": "email",
         "cause_event_id": "decided-resident-1",
         "cause_event_type": "nl.inspraak.initiatives.initiative-decided",
     }
@@ -183,7 +203,9 @@ async def test_a_refused_send_is_retried_with_backoff_and_fails_after_the_last_a
     assert await worker.dispatch_batch() == 1
     message = await only_message(runtime, "resident-2")
     assert (message.status, message.attempts, message.last_error) == (
-        MessageStatus.PENDING, 1, "451 try later"
+        MessageStatus.PENDING,
+        1,
+        "451 try later",
     )
     assert message.next_attempt_at == clock.now + timedelta(seconds=60)
 
@@ -267,9 +289,13 @@ async def test_replicas_on_postgresql_never_send_the_same_message_twice(
         clock.now = datetime.now(UTC) + timedelta(seconds=1)
         mailers = [FakeMailer(delay_s=0.01) for _ in range(3)]
         workers = [
-            Dispatcher(unit_of_work=runtime.unit_of_work,  # type: ignore[arg-type]
-                       mailer=mailer, renderer=Renderer(settings.public_base_url),
-                       settings=settings, clock=clock)
+            Dispatcher(
+                unit_of_work=runtime.unit_of_work,  # type: ignore[arg-type]
+                mailer=mailer,
+                renderer=Renderer(settings.public_base_url),
+                settings=settings,
+                clock=clock,
+            )
             for mailer in mailers
         ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from kafka import KafkaProducer
 
 from services.notifications.app import create_app
 from services.notifications.domain.model import Cause, Channel, idempotency_key
@@ -29,6 +28,7 @@ from shared.contracts import advisory, initiatives, notifications
 from shared.contracts.base import EventData
 from shared.contracts.envelope import Envelope
 from shared.migrations import upgrade_to_head
+from shared.testing.events import publish
 from shared.testing.helpers import (
     create_test_topics,
     eventually,
@@ -81,20 +81,15 @@ async def start_app(kafka: str, namespace: str, tmp_path: Path, **extra: Any) ->
     url = f"sqlite+aiosqlite:///{tmp_path}/notifications.sqlite3"
     await asyncio.to_thread(create_test_topics, kafka, namespace)
     await asyncio.to_thread(upgrade_to_head, "notifications", url)
-    settings = settings_for(NotificationsSettings, kafka=kafka, namespace=namespace,
-                            database_url=url, dispatch_idle_seconds=0.1, **extra)
+    settings = settings_for(
+        NotificationsSettings,
+        kafka=kafka,
+        namespace=namespace,
+        database_url=url,
+        dispatch_idle_seconds=0.1,
+        **extra,
+    )
     return create_app(settings)
-
-
-def publish(kafka: str, topic: str, envelopes: Sequence[Envelope]) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka, acks="all")
-    try:
-        for envelope in envelopes:
-            producer.send(topic, key=envelope.partitionkey.encode(), value=envelope.kafka_value(),
-                          headers=envelope.kafka_headers())
-        producer.flush()
-    finally:
-        producer.close()
 
 
 def wrap(data: EventData, source: str = ADVISORY_SOURCE) -> Envelope:
@@ -102,26 +97,41 @@ def wrap(data: EventData, source: str = ADVISORY_SOURCE) -> Envelope:
 
 
 def appointed(member: str, council: str) -> Envelope:
-    return wrap(advisory.CouncilMemberAppointed(
-        municipality=M, council_id=council, member_id=member,
-        role=advisory.MemberRole.MEMBER, council_kind=advisory.CouncilKind.NEIGHBOURHOOD_COUNCIL,
-    ))
+    return wrap(
+        advisory.CouncilMemberAppointed(
+            municipality=M,
+            council_id=council,
+            member_id=member,
+            role=advisory.MemberRole.MEMBER,
+            council_kind=advisory.CouncilKind.NEIGHBOURHOOD_COUNCIL,
+        )
+    )
 
 
 def advice_requested(council: str, request: str, deadline: datetime) -> Envelope:
-    return wrap(advisory.AdviceRequested(
-        municipality=M, round_id="round-1", subject_kind=advisory.SubjectKind.INITIATIVE,
-        subject_id="init-1", request_id=request, council_id=council,
-        council_kind=advisory.CouncilKind.NEIGHBOURHOOD_COUNCIL,
-        title="Bankjes in het park", deadline=deadline,
-    ))
+    return wrap(
+        advisory.AdviceRequested(
+            municipality=M,
+            round_id="round-1",
+            subject_kind=advisory.SubjectKind.INITIATIVE,
+            subject_id="init-1",
+            request_id=request,
+            council_id=council,
+            council_kind=advisory.CouncilKind.NEIGHBOURHOOD_COUNCIL,
+            title="Bankjes in het park",
+            deadline=deadline,
+        )
+    )
 
 
-async def put_contact(client: httpx.AsyncClient, person: str, language: str,
-                      headers: dict[str, str]) -> None:
-    response = await client.put(f"/v1/municipalities/{M}/contacts/{person}",
-                                json={"email": f"{person}@example.org", "language": language},
-                                headers=headers)
+async def put_contact(
+    client: httpx.AsyncClient, person: str, language: str, headers: dict[str, str]
+) -> None:
+    response = await client.put(
+        f"/v1/municipalities/{M}/contacts/{person}",
+        json={"email": f"{person}@example.org", "language": language},
+        headers=headers,
+    )
     assert response.status_code == 200, response.text
 
 
@@ -133,10 +143,15 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
     advisory_topic = f"{namespace}advisory.events.v1"
     deadline = datetime(2026, 1, 9, 16, 0, tzinfo=UTC)  # 17.00 uur in Amsterdam
     membership = [
-        appointed("member-a", "council-1"), appointed("member-b", "council-1"),
-        appointed("member-x", "council-1"), appointed("member-gone", "council-1"),
-        wrap(advisory.CouncilMemberLeft(municipality=M, council_id="council-1",
-                                        member_id="member-gone")),
+        appointed("member-a", "council-1"),
+        appointed("member-b", "council-1"),
+        appointed("member-x", "council-1"),
+        appointed("member-gone", "council-1"),
+        wrap(
+            advisory.CouncilMemberLeft(
+                municipality=M, council_id="council-1", member_id="member-gone"
+            )
+        ),
         appointed("member-c", "council-2"),
     ]
     request = advice_requested("council-1", "req-1", deadline)
@@ -145,11 +160,11 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
     sentinel = advice_requested("council-2", "req-2", deadline)
 
     async with running(app) as client:
-        await put_contact(client, "member-a", "nl",
-                          token(Role.COUNCIL_MEMBER, subject="member-a"))
+        await put_contact(client, "member-a", "nl", token(Role.COUNCIL_MEMBER, subject="member-a"))
         await put_contact(client, "member-b", "en", token(Role.SYSTEM, subject="advisory"))
-        await put_contact(client, "member-c", "nl",
-                          token(Role.CIVIL_SERVANT, subject="civil-servant-1"))
+        await put_contact(
+            client, "member-c", "nl", token(Role.CIVIL_SERVANT, subject="civil-servant-1")
+        )
         await put_contact(client, "member-gone", "nl", token(Role.SYSTEM))
 
         await asyncio.to_thread(publish, kafka, advisory_topic, membership)
@@ -161,8 +176,9 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
                 return [m.member_id for m in await uow.councils.members(M, council_id)]
 
         # The request travels on another key (another partition) than the appointments.
-        await eventually(lambda: _equals(council("council-1"),
-                                         ["member-a", "member-b", "member-x"]))
+        await eventually(
+            lambda: _equals(council("council-1"), ["member-a", "member-b", "member-x"])
+        )
         await eventually(lambda: _equals(council("council-2"), ["member-c"]))
 
         await asyncio.to_thread(publish, kafka, advisory_topic, [request])
@@ -171,23 +187,33 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
         await asyncio.to_thread(publish, kafka, advisory_topic, [*membership, request, sentinel])
         await eventually(lambda: drop.to("member-c@example.org"))
         delivered = await asyncio.to_thread(
-            read_envelopes, kafka, f"{namespace}notifications.events.v1",
+            read_envelopes,
+            kafka,
+            f"{namespace}notifications.events.v1",
             until=lambda seen: len(seen) >= 3,
         )
         await asyncio.sleep(1.0)  # room for a duplicate to show up, if there were one
 
-        undeliverable = await client.get(f"/v1/municipalities/{M}/contacts/member-x/messages",
-                                         headers=token(Role.SYSTEM))
-        gone = await client.get(f"/v1/municipalities/{M}/contacts/member-gone/messages",
-                                headers=token(Role.SYSTEM))
+        undeliverable = await client.get(
+            f"/v1/municipalities/{M}/contacts/member-x/messages", headers=token(Role.SYSTEM)
+        )
+        gone = await client.get(
+            f"/v1/municipalities/{M}/contacts/member-gone/messages", headers=token(Role.SYSTEM)
+        )
 
     assert sorted(rcpt for rcpts, _ in drop.received for rcpt in rcpts) == [
-        "member-a@example.org", "member-b@example.org", "member-c@example.org"
+        "member-a@example.org",
+        "member-b@example.org",
+        "member-c@example.org",
     ]
     [dutch] = drop.to("member-a@example.org")
     [english] = drop.to("member-b@example.org")
-    cause = Cause(source=request.source, event_id=request.id, event_type=request.type,
-                  correlation_id=request.correlationid)
+    cause = Cause(
+        source=request.source,
+        event_id=request.id,
+        event_type=request.type,
+        correlation_id=request.correlationid,
+    )
     assert dutch["Message-ID"] == (
         f"<{idempotency_key(cause, 'member-a', Channel.EMAIL)}@inspraak.example>"
     )
@@ -199,8 +225,11 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
 
     assert len(delivered) == 3
     assert {e.type for e in delivered} == {notifications.MessageDelivered.event_type()}
-    by_recipient = {e.data.recipient_id: e for e in delivered
-                    if isinstance(e.data, notifications.MessageDelivered)}
+    by_recipient = {
+        e.data.recipient_id: e
+        for e in delivered
+        if isinstance(e.data, notifications.MessageDelivered)
+    }
     assert sorted(by_recipient) == ["member-a", "member-b", "member-c"]
     assert by_recipient["member-a"].data.cause_event_id == request.id  # type: ignore[attr-defined]
     assert by_recipient["member-a"].causationid == request.id
@@ -220,28 +249,40 @@ async def test_erasure_removes_contact_and_pending_messages_and_publishes_person
     kafka: str, namespace: str, tmp_path: Path
 ) -> None:
     closed_port = free_port()  # nobody listens: every send fails and the message stays pending
-    app = await start_app(kafka, namespace, tmp_path, smtp_port=closed_port,
-                          dispatch_retry_initial_seconds=600)
+    app = await start_app(
+        kafka, namespace, tmp_path, smtp_port=closed_port, dispatch_retry_initial_seconds=600
+    )
     resident = token(Role.RESIDENT, subject="resident-9")
     contact_url = f"/v1/municipalities/{M}/contacts/resident-9"
-    decided = Envelope.wrap(initiatives.InitiativeDecided(
-        municipality=M, initiative_id="init-9", title="Moestuin op het plein",
-        neighbourhood="BU03620001", theme="groen", initiative_type="buurt-klein",
-        requested_amount_cents=80_000,
-        funding_source=initiatives.FundingSource.NEIGHBOURHOOD_BUDGET,
-        initiator_id="resident-9", decision=initiatives.Decision.REJECTED,
-        reasons="Het plein wordt volgend jaar opnieuw ingericht.", decided_by="holder-1",
-        decided_at=datetime.now(UTC) - timedelta(minutes=1),
-    ), source=INITIATIVES_SOURCE)
+    decided = Envelope.wrap(
+        initiatives.InitiativeDecided(
+            municipality=M,
+            initiative_id="init-9",
+            title="Moestuin op het plein",
+            neighbourhood="BU03620001",
+            theme="groen",
+            initiative_type="buurt-klein",
+            requested_amount_cents=80_000,
+            funding_source=initiatives.FundingSource.NEIGHBOURHOOD_BUDGET,
+            initiator_id="resident-9",
+            decision=initiatives.Decision.REJECTED,
+            reasons="Het plein wordt volgend jaar opnieuw ingericht.",
+            decided_by="holder-1",
+            decided_at=datetime.now(UTC) - timedelta(minutes=1),
+        ),
+        source=INITIATIVES_SOURCE,
+    )
 
     async with running(app) as client:
-        response = await client.put(contact_url, json={"email": "r9@example.org"},
-                                    headers=resident)
+        response = await client.put(contact_url, json={"email": "r9@example.org"}, headers=resident)
         assert response.status_code == 200, response.text
         assert response.json()["language"] == "nl"
         forbidden = [
-            await client.put(contact_url, json={"email": "x@example.org"},
-                             headers=token(Role.RESIDENT, subject="resident-10")),
+            await client.put(
+                contact_url,
+                json={"email": "x@example.org"},
+                headers=token(Role.RESIDENT, subject="resident-10"),
+            ),
             await client.delete(contact_url, headers=token(Role.CIVIL_SERVANT)),
             await client.delete(contact_url, headers=token(Role.SYSTEM, municipality="GM0363")),
         ]
@@ -264,9 +305,10 @@ async def test_erasure_removes_contact_and_pending_messages_and_publishes_person
         after_contact = await client.get(contact_url, headers=token(Role.SYSTEM))
         after_messages = await client.get(f"{contact_url}/messages", headers=resident)
         erased = await asyncio.to_thread(
-            read_envelopes, kafka, f"{namespace}notifications.events.v1",
-            until=lambda seen: any(e.type == notifications.PersonErased.event_type()
-                                   for e in seen),
+            read_envelopes,
+            kafka,
+            f"{namespace}notifications.events.v1",
+            until=lambda seen: any(e.type == notifications.PersonErased.event_type() for e in seen),
         )
 
     assert after_contact.status_code == 404

@@ -31,16 +31,21 @@ M = "GM0362"
 
 
 def cause(event_id: str, event_type: str = "nl.inspraak.advisory.advice-requested") -> Cause:
-    return Cause(source="urn:nld:gemeente-GM0362:systeem:inspraak-advisory",
-                 event_id=event_id, event_type=event_type, correlation_id=f"corr-{event_id}")
+    return Cause(
+        source="urn:nld:gemeente-GM0362:systeem:inspraak-advisory",
+        event_id=event_id,
+        event_type=event_type,
+        correlation_id=f"corr-{event_id}",
+    )
 
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     url = f"sqlite+aiosqlite:///{tmp_path}/notifications.sqlite3"
     await asyncio.to_thread(upgrade_to_head, "notifications", url)
-    settings = settings_for(NotificationsSettings, kafka="127.0.0.1:1", namespace="t.",
-                            database_url=url)
+    settings = settings_for(
+        NotificationsSettings, kafka="127.0.0.1:1", namespace="t.", database_url=url
+    )
     runtime = bootstrap(settings)  # builds objects only: nothing connects to Kafka here
     yield runtime
     await runtime.engine.dispose()
@@ -57,23 +62,36 @@ async def save_contact(runtime: Runtime, person: str, language: Language = Langu
     async with uow_of(runtime) as uow:
         await handlers.save_contact(
             commands.SaveContact(email=f"{person}@example.org", language=language),
-            municipality=M, person_id=person, uow=uow,
+            municipality=M,
+            person_id=person,
+            uow=uow,
         )
 
 
 async def appoint(uow: NotificationsUnitOfWork, member: str, council: str = "council-1") -> None:
     await handlers.record_council_member(
-        commands.RecordCouncilMember(council_id=council, member_id=member, role="member",
-                                     council_kind="neighbourhood_council"),
-        municipality=M, uow=uow,
+        commands.RecordCouncilMember(
+            council_id=council,
+            member_id=member,
+            role="member",
+            council_kind="neighbourhood_council",
+        ),
+        municipality=M,
+        uow=uow,
     )
 
 
 def advice_requested(event_id: str, council: str = "council-1") -> commands.NotifyAdviceRequested:
     return commands.NotifyAdviceRequested(
-        cause=cause(event_id), request_id="req-1", round_id="round-1", council_id=council,
-        council_kind="neighbourhood_council", subject_kind="initiative", subject_id="init-1",
-        title="Bankjes in het park", deadline=datetime(2026, 1, 9, 16, 0, tzinfo=UTC),
+        cause=cause(event_id),
+        request_id="req-1",
+        round_id="round-1",
+        council_id=council,
+        council_kind="neighbourhood_council",
+        subject_kind="initiative",
+        subject_id="init-1",
+        title="Bankjes in het park",
+        deadline=datetime(2026, 1, 9, 16, 0, tzinfo=UTC),
     )
 
 
@@ -96,8 +114,7 @@ async def test_the_same_event_composes_one_message_per_recipient_even_without_th
 
     for _ in range(2):  # the second time is what a redelivery past the inbox would do
         async with uow_of(runtime) as uow:
-            await handlers.notify_advice_requested(advice_requested("e-1"), municipality=M,
-                                                   uow=uow)
+            await handlers.notify_advice_requested(advice_requested("e-1"), municipality=M, uow=uow)
             await uow.commit()
 
     assert await messages_of(runtime, "m-1") == [
@@ -128,7 +145,8 @@ async def test_a_member_who_left_is_no_longer_told_even_within_one_batch(
         await appoint(uow, "m-4")
         await handlers.remove_council_member(
             commands.RemoveCouncilMember(council_id="council-1", member_id="m-4"),
-            municipality=M, uow=uow,
+            municipality=M,
+            uow=uow,
         )
         await handlers.notify_advice_requested(advice_requested("e-3"), municipality=M, uow=uow)
         await uow.commit()
@@ -142,13 +160,17 @@ async def test_a_budget_allocation_seen_before_the_decision_is_told_when_the_dec
     await save_contact(runtime, "resident-7")
     allocated = commands.NotifyBudgetAllocated(
         cause=cause("b-1", "nl.inspraak.budgets.budget-allocated"),
-        initiative_id="init-1", budget_id="budget-1", amount_cents=125_000,
+        initiative_id="init-1",
+        budget_id="budget-1",
+        amount_cents=125_000,
     )
     async with uow_of(runtime) as uow:
         await handlers.record_initiative(
-            commands.RecordInitiative(initiative_id="init-1", initiator_id="resident-7",
-                                      title="Bankjes in het park"),
-            municipality=M, uow=uow,
+            commands.RecordInitiative(
+                initiative_id="init-1", initiator_id="resident-7", title="Bankjes in het park"
+            ),
+            municipality=M,
+            uow=uow,
         )
         await handlers.notify_budget_allocated(allocated, municipality=M, uow=uow)
         await uow.commit()
@@ -157,11 +179,16 @@ async def test_a_budget_allocation_seen_before_the_decision_is_told_when_the_dec
     async with uow_of(runtime) as uow:
         await handlers.record_decision(
             commands.RecordDecision(
-                initiative_id="init-1", initiator_id="resident-7", title="Bankjes in het park",
-                decision="approved", reasons="Goed voor ouderen in de buurt.",
-                conditions=["Overleg met de buren"], decided_at=datetime.now(UTC),
+                initiative_id="init-1",
+                initiator_id="resident-7",
+                title="Bankjes in het park",
+                decision="approved",
+                reasons="Goed voor ouderen in de buurt.",
+                conditions=["Overleg met de buren"],
+                decided_at=datetime.now(UTC),
             ),
-            municipality=M, uow=uow,
+            municipality=M,
+            uow=uow,
         )
         await uow.commit()
 
@@ -189,7 +216,8 @@ async def test_erasure_removes_contact_and_unsent_messages_and_publishes_person_
     async with uow_of(runtime) as uow:
         [message] = await uow.messages.list_for(M, "m-5")
         claimed = await uow.messages.claim_due(
-            now=datetime.now(UTC) + timedelta(seconds=1), stale_before=datetime.now(UTC),
+            now=datetime.now(UTC) + timedelta(seconds=1),
+            stale_before=datetime.now(UTC),
             limit=10,
         )
         assert [m.id for m in claimed] == [message.id]
@@ -206,8 +234,9 @@ async def test_erasure_removes_contact_and_unsent_messages_and_publishes_person_
     async with uow_of(runtime) as uow:
         assert await uow.contacts.get(M, "m-5") is None
         history = await uow.messages.list_for(M, "m-5")
-        outbox = (await (await uow.session.connection()).execute(
-            select(runtime.tables.outbox))).all()
+        outbox = (
+            await (await uow.session.connection()).execute(select(runtime.tables.outbox))
+        ).all()
     assert [(m.status, m.subject, m.body) for m in history] == [(MessageStatus.SENT, "", "")]
     assert history[0].recipient_id == "m-5"  # the pseudonymous history stays
     [row] = outbox

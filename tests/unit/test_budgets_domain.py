@@ -30,17 +30,26 @@ NEIGHBOURHOOD = "BU03620001"
 
 def neighbourhood_budget(amount: int = 100_000) -> tuple[Budget, LedgerEntry]:
     return Budget.open(
-        budget_id="b-1", municipality="GM0362", kind=BudgetKind.NEIGHBOURHOOD_BUDGET,
-        opening_amount_cents=amount, neighbourhood=NEIGHBOURHOOD, year=2026,
-        opened_by="holder-1", now=NOW,
+        budget_id="b-1",
+        municipality="GM0362",
+        kind=BudgetKind.NEIGHBOURHOOD_BUDGET,
+        opening_amount_cents=amount,
+        neighbourhood=NEIGHBOURHOOD,
+        year=2026,
+        opened_by="holder-1",
+        now=NOW,
     )
 
 
 def fund(amount: int = 1_000_000, ceiling: int = 250_000) -> tuple[Budget, LedgerEntry]:
     return Budget.open(
-        budget_id="f-1", municipality="GM0362", kind=BudgetKind.INITIATIVES_FUND,
-        opening_amount_cents=amount, max_per_initiative_cents=ceiling,
-        opened_by="holder-1", now=NOW,
+        budget_id="f-1",
+        municipality="GM0362",
+        kind=BudgetKind.INITIATIVES_FUND,
+        opening_amount_cents=amount,
+        max_per_initiative_cents=ceiling,
+        opened_by="holder-1",
+        now=NOW,
     )
 
 
@@ -54,19 +63,28 @@ def decide(
     initiative_id: str = "i-1",
 ) -> tuple[Allocation, LedgerEntry | None]:
     return Allocation.decide(
-        municipality="GM0362", initiative_id=initiative_id, funding_source=source,
-        neighbourhood=NEIGHBOURHOOD, requested_cents=requested, decided_at=NOW,
-        budget=budget, balances=Balances.derive(entries), fund=fund_position, now=NOW,
+        municipality="GM0362",
+        initiative_id=initiative_id,
+        funding_source=source,
+        neighbourhood=NEIGHBOURHOOD,
+        requested_cents=requested,
+        decided_at=NOW,
+        budget=budget,
+        balances=Balances.derive(entries),
+        fund=fund_position,
+        now=NOW,
     )
 
 
 def test_a_new_budget_has_its_opening_amount_available_and_nothing_else() -> None:
-    budget, opening = neighbourhood_budget(100_000)
+    _, opening = neighbourhood_budget(100_000)
 
     balances = Balances.derive([opening])
 
     assert (opening.kind, opening.debit_account, opening.credit_account) == (
-        EntryKind.OPENED, Account.FUNDING, Account.AVAILABLE
+        EntryKind.OPENED,
+        Account.FUNDING,
+        Account.AVAILABLE,
     )
     assert balances.opened_cents == 100_000
     assert balances.available_cents == 100_000
@@ -112,7 +130,9 @@ def test_reserving_one_cent_more_than_available_is_refused_with_the_shortfall() 
     (refused,) = allocation.pending_events
     assert isinstance(refused, events.Refused)
     assert (refused.requested_cents, refused.available_cents, refused.shortfall_cents) == (
-        30_001, 30_000, 1
+        30_001,
+        30_000,
+        1,
     )
     assert "€300.00 available" in refused.reason
 
@@ -122,7 +142,9 @@ def test_the_budget_itself_refuses_to_reserve_more_than_is_available() -> None:
 
     with pytest.raises(BudgetError, match="short"):
         budget.reserve(
-            initiative_id="i-1", amount_cents=100_001, balances=Balances.derive([opening]),
+            initiative_id="i-1",
+            amount_cents=100_001,
+            balances=Balances.derive([opening]),
             now=NOW,
         )
 
@@ -132,8 +154,14 @@ def test_balances_are_derived_from_every_kind_of_entry() -> None:
 
     def entry(kind: EntryKind, amount: int, debit: Account, credit: Account) -> LedgerEntry:
         return LedgerEntry(
-            kind=kind, debit_account=debit, credit_account=credit, amount_cents=amount,
-            budget_id=budget.id, municipality="GM0362", initiative_id="i-1", at=NOW,
+            kind=kind,
+            debit_account=debit,
+            credit_account=credit,
+            amount_cents=amount,
+            budget_id=budget.id,
+            municipality="GM0362",
+            initiative_id="i-1",
+            at=NOW,
         )
 
     ledger = [
@@ -193,17 +221,17 @@ def test_an_entry_moves_money_only_between_the_accounts_its_kind_allows(
 def test_an_entry_moves_a_positive_amount(amount: int) -> None:
     with pytest.raises(ValidationError):
         Movement(
-            kind=EntryKind.RESERVED, debit_account=Account.AVAILABLE,
-            credit_account=Account.RESERVED, amount_cents=amount,
+            kind=EntryKind.RESERVED,
+            debit_account=Account.AVAILABLE,
+            credit_account=Account.RESERVED,
+            amount_cents=amount,
         )
 
 
 def test_the_fund_refuses_more_than_its_ceiling_per_initiative_even_when_it_holds_enough() -> None:
     the_fund, opening = fund(amount=1_000_000, ceiling=250_000)
 
-    allocation, entry = decide(
-        the_fund, [opening], 250_001, source=BudgetKind.INITIATIVES_FUND
-    )
+    allocation, entry = decide(the_fund, [opening], 250_001, source=BudgetKind.INITIATIVES_FUND)
 
     assert allocation.outcome is AllocationOutcome.REFUSED and entry is None
     (refused,) = allocation.pending_events
@@ -279,8 +307,12 @@ def test_the_budget_year_is_the_year_in_amsterdam(moment: datetime, year: int) -
     [
         {"kind": BudgetKind.NEIGHBOURHOOD_BUDGET, "neighbourhood": NEIGHBOURHOOD},
         {"kind": BudgetKind.NEIGHBOURHOOD_BUDGET, "year": 2026},
-        {"kind": BudgetKind.NEIGHBOURHOOD_BUDGET, "neighbourhood": NEIGHBOURHOOD, "year": 2026,
-         "max_per_initiative_cents": 100},
+        {
+            "kind": BudgetKind.NEIGHBOURHOOD_BUDGET,
+            "neighbourhood": NEIGHBOURHOOD,
+            "year": 2026,
+            "max_per_initiative_cents": 100,
+        },
         {"kind": BudgetKind.INITIATIVES_FUND, "neighbourhood": NEIGHBOURHOOD},
         {"kind": BudgetKind.INITIATIVES_FUND, "opening_amount_cents": 0},
     ],
@@ -296,7 +328,11 @@ def test_a_budget_refuses_to_open_without_what_its_kind_needs(options: dict[str,
 @pytest.mark.parametrize("amount", [1000.0, "1000", 10.5, True])
 def test_money_in_commands_is_integer_cents_only(amount: object) -> None:
     with pytest.raises(ValidationError):
-        commands.OpenNeighbourhoodBudget.model_validate({
-            "kind": "neighbourhood_budget", "neighbourhood": NEIGHBOURHOOD, "year": 2026,
-            "opening_amount_cents": amount,
-        })
+        commands.OpenNeighbourhoodBudget.model_validate(
+            {
+                "kind": "neighbourhood_budget",
+                "neighbourhood": NEIGHBOURHOOD,
+                "year": 2026,
+                "opening_amount_cents": amount,
+            }
+        )

@@ -34,23 +34,35 @@ CAUSE = Cause(
 
 def member(member_id: str, council_id: str = "council-1", role: str = "member") -> CouncilMember:
     return CouncilMember(
-        municipality="GM0362", council_id=council_id, member_id=member_id, role=role,
+        municipality="GM0362",
+        council_id=council_id,
+        member_id=member_id,
+        role=role,
         council_kind="neighbourhood_council",
     )
 
 
 def advice_requested(council_id: str = "council-1") -> commands.NotifyAdviceRequested:
     return commands.NotifyAdviceRequested(
-        cause=CAUSE, request_id="req-1", round_id="round-1", council_id=council_id,
-        council_kind="neighbourhood_council", subject_kind="initiative", subject_id="init-1",
-        title="Bankjes in het park", deadline=NOW + timedelta(days=14),
+        cause=CAUSE,
+        request_id="req-1",
+        round_id="round-1",
+        council_id=council_id,
+        council_kind="neighbourhood_council",
+        subject_kind="initiative",
+        subject_id="init-1",
+        title="Bankjes in het park",
+        deadline=NOW + timedelta(days=14),
     )
 
 
 def decided_view(decision: str | None = "approved") -> InitiativeView:
     return InitiativeView(
-        municipality="GM0362", initiative_id="init-1", initiator_id="resident-7",
-        title="Bankjes in het park", decision=decision,
+        municipality="GM0362",
+        initiative_id="init-1",
+        initiator_id="resident-7",
+        title="Bankjes in het park",
+        decision=decision,
         reasons="Past bij het buurtplan." if decision else None,
         conditions=["Overleg met de buren"] if decision == "approved" else [],
         decided_at=NOW if decision else None,
@@ -58,8 +70,12 @@ def decided_view(decision: str | None = "approved") -> InitiativeView:
 
 
 def test_advice_request_tells_every_current_member_of_that_council_once() -> None:
-    members = [member("m-2", role="chair"), member("m-1"), member("m-1"),
-               member("m-9", council_id="council-2")]
+    members = [
+        member("m-2", role="chair"),
+        member("m-1"),
+        member("m-1"),
+        member("m-9", council_id="council-2"),
+    ]
 
     notices = rules.advice_requested(advice_requested(), members)
 
@@ -97,8 +113,13 @@ def test_budget_allocated_tells_the_initiator_the_decision_and_the_amount() -> N
 
 def test_allocation_rejected_tells_the_initiator_the_shortfall() -> None:
     command = commands.NotifyAllocationRejected(
-        cause=CAUSE, initiative_id="init-1", requested_cents=125_000, available_cents=25_000,
-        shortfall_cents=100_000, fund_could_cover=False, reason="insufficient funds",
+        cause=CAUSE,
+        initiative_id="init-1",
+        requested_cents=125_000,
+        available_cents=25_000,
+        shortfall_cents=100_000,
+        fund_could_cover=False,
+        reason="insufficient funds",
     )
 
     [notice] = rules.allocation_rejected(command, decided_view())
@@ -110,8 +131,12 @@ def test_allocation_rejected_tells_the_initiator_the_shortfall() -> None:
 @pytest.mark.parametrize(("decision", "told"), [("rejected", True), ("approved", False)])
 def test_only_a_rejection_is_told_at_decision_time(decision: str, told: bool) -> None:
     command = commands.NotifyInitiativeDecided(
-        cause=CAUSE, initiative_id="init-1", initiator_id="resident-7", title="Bankjes",
-        decision=decision, reasons="Geen plek in het park.",
+        cause=CAUSE,
+        initiative_id="init-1",
+        initiator_id="resident-7",
+        title="Bankjes",
+        decision=decision,
+        reasons="Geen plek in het park.",
     )
 
     notices = rules.initiative_decided(command)
@@ -127,19 +152,27 @@ def test_idempotency_key_is_deterministic_per_event_recipient_and_channel() -> N
 
     assert key == idempotency_key(CAUSE, "m-1", Channel.EMAIL)
     assert key != idempotency_key(CAUSE, "m-2", Channel.EMAIL)
-    assert key != idempotency_key(CAUSE.model_copy(update={"source": "urn:other"}), "m-1",
-                                  Channel.EMAIL)
-    assert key != idempotency_key(CAUSE.model_copy(update={"event_id": "other"}), "m-1",
-                                  Channel.EMAIL)
+    assert key != idempotency_key(
+        CAUSE.model_copy(update={"source": "urn:other"}), "m-1", Channel.EMAIL
+    )
+    assert key != idempotency_key(
+        CAUSE.model_copy(update={"event_id": "other"}), "m-1", Channel.EMAIL
+    )
     assert message_id(key, "inspraak.example") == f"<{key}@inspraak.example>"
 
 
 def compose(contact: Contact | None) -> Message:
     notice = Notice(kind=NoticeKind.INITIATIVE_REJECTED, recipient_id="resident-7")
     return Message.compose(
-        message_uuid="00000000-0000-4000-8000-000000000001", municipality="GM0362",
-        notice=notice, cause=CAUSE, channel=Channel.EMAIL, contact=contact, subject="s",
-        body="b", now=NOW,
+        message_uuid="00000000-0000-4000-8000-000000000001",
+        municipality="GM0362",
+        notice=notice,
+        cause=CAUSE,
+        channel=Channel.EMAIL,
+        contact=contact,
+        subject="s",
+        body="b",
+        now=NOW,
     )
 
 
@@ -152,8 +185,13 @@ def test_a_recipient_without_contact_details_is_kept_as_undeliverable() -> None:
 
 
 def test_a_recipient_with_contact_details_gets_a_pending_message_in_their_language() -> None:
-    contact = Contact(municipality="GM0362", person_id="resident-7", email="r@example.org",
-                      language=Language.ENGLISH, updated_at=NOW)
+    contact = Contact(
+        municipality="GM0362",
+        person_id="resident-7",
+        email="r@example.org",
+        language=Language.ENGLISH,
+        updated_at=NOW,
+    )
 
     message = compose(contact)
 
@@ -168,9 +206,7 @@ def test_retries_back_off_exponentially_up_to_a_maximum_then_give_up() -> None:
 
     delays = [policy.next_attempt(n, permanent=False, now=NOW) for n in range(1, 6)]
 
-    assert [(d - NOW).total_seconds() if d else None for d in delays] == [
-        30, 60, 100, 100, None
-    ]
+    assert [(d - NOW).total_seconds() if d else None for d in delays] == [30, 60, 100, 100, None]
 
 
 def test_a_permanent_failure_is_not_retried() -> None:

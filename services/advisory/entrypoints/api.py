@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from shared.auth import Authorize, Principal, Role
-from shared.http import Problem
-
 from services.advisory import handlers
 from services.advisory.domain import commands
 from services.advisory.domain.exceptions import AdvisoryError, AlreadyAdvised, NotAMember, NotFound
 from services.advisory.domain.model import AdviceRound, Council
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
+from shared.auth import Authorize, Principal, Role
+from shared.http import Problem
 
 router = APIRouter(prefix="/v1/municipalities/{municipality}", tags=["advisory"])
 Id = Annotated[str, Path(max_length=64)]
@@ -47,8 +46,10 @@ async def create_council(
     """Establish an advisory council: its kind, the area and themes it covers, its period."""
     async with uow:
         return await handlers.create_council(
-            body, municipality=principal.municipality,
-            default_days=request.app.state.settings.default_advice_days, uow=uow,
+            body,
+            municipality=principal.municipality,
+            default_days=request.app.state.settings.default_advice_days,
+            uow=uow,
         )
 
 
@@ -89,8 +90,10 @@ async def dismiss_member(
     try:
         async with uow:
             return await handlers.dismiss_member(
-                municipality=principal.municipality, council_id=council_id,
-                person_id=person_id, uow=uow,
+                municipality=principal.municipality,
+                council_id=council_id,
+                person_id=person_id,
+                uow=uow,
             )
     except AdvisoryError as error:
         raise as_problem(error) from error
@@ -132,8 +135,12 @@ async def give_advice(
     try:
         async with uow:
             return await handlers.give_advice(
-                body, municipality=principal.municipality, round_id=round_id,
-                request_id=request_id, given_by=principal.subject, uow=uow,
+                body,
+                municipality=principal.municipality,
+                round_id=round_id,
+                request_id=request_id,
+                given_by=principal.subject,
+                uow=uow,
             )
     except AdvisoryError as error:
         raise as_problem(error) from error

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from faststream.kafka.annotations import KafkaMessage
 
+from services.advisory import handlers
+from services.advisory.domain import commands
+from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
 from shared.contracts import initiatives
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import BatchConsumer, EventRoutes
 from shared.runtime import Runtime
-
-from services.advisory import handlers
-from services.advisory.domain import commands
-from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
 
 routes: EventRoutes[AdvisoryUnitOfWork] = EventRoutes()
 
@@ -21,8 +20,10 @@ async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOf
     event = envelope.data
     assert isinstance(event, initiatives.InitiativeReadyForReview)
     command = commands.RequestAdvice(
-        subject_id=event.initiative_id, title=event.title,
-        neighbourhood=event.neighbourhood, theme=event.theme,
+        subject_id=event.initiative_id,
+        title=event.title,
+        neighbourhood=event.neighbourhood,
+        theme=event.theme,
     )
     await handlers.request_advice(command, municipality=event.municipality, cause=envelope, uow=uow)
 

@@ -14,7 +14,9 @@ from services.advisory.persistence.tables import AdviceRoundRow, CouncilRow
 M = TypeVar("M", bound=BaseModel)
 
 
-async def _store(session: AsyncSession, row_type: type[SQLModel], key: Any, model: BaseModel) -> None:
+async def _store(
+    session: AsyncSession, row_type: type[SQLModel], key: Any, model: BaseModel
+) -> None:
     values = model.model_dump(mode="json")
     row = await session.get(row_type, key)
     if row is None:
@@ -29,7 +31,9 @@ class CouncilRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, municipality: str, council_id: str, *, lock: bool = False) -> Council | None:
+    async def get(
+        self, municipality: str, council_id: str, *, lock: bool = False
+    ) -> Council | None:
         query = select(CouncilRow).where(
             CouncilRow.id == council_id, CouncilRow.municipality == municipality
         )
@@ -37,9 +41,13 @@ class CouncilRepository:
         return Council.model_validate(row, from_attributes=True) if row else None
 
     async def list(self, municipality: str) -> list[Council]:
-        rows = (await self._session.exec(
-            select(CouncilRow).where(CouncilRow.municipality == municipality).order_by(CouncilRow.name)
-        )).all()
+        rows = (
+            await self._session.exec(
+                select(CouncilRow)
+                .where(CouncilRow.municipality == municipality)
+                .order_by(CouncilRow.name)
+            )
+        ).all()
         return [Council.model_validate(row, from_attributes=True) for row in rows]
 
     async def save(self, council: Council) -> None:
@@ -50,19 +58,27 @@ class AdviceRoundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, municipality: str, round_id: str, *, lock: bool = False) -> AdviceRound | None:
+    async def get(
+        self, municipality: str, round_id: str, *, lock: bool = False
+    ) -> AdviceRound | None:
         query = select(AdviceRoundRow).where(
             AdviceRoundRow.id == round_id, AdviceRoundRow.municipality == municipality
         )
         row = (await self._session.exec(query.with_for_update() if lock else query)).first()
         return AdviceRound.model_validate(row, from_attributes=True) if row else None
 
-    async def for_subject(self, municipality: str, kind: str, subject_id: str) -> AdviceRound | None:
-        row = (await self._session.exec(select(AdviceRoundRow).where(
-            AdviceRoundRow.municipality == municipality,
-            AdviceRoundRow.subject_kind == kind,
-            AdviceRoundRow.subject_id == subject_id,
-        ))).first()
+    async def for_subject(
+        self, municipality: str, kind: str, subject_id: str
+    ) -> AdviceRound | None:
+        row = (
+            await self._session.exec(
+                select(AdviceRoundRow).where(
+                    AdviceRoundRow.municipality == municipality,
+                    AdviceRoundRow.subject_kind == kind,
+                    AdviceRoundRow.subject_id == subject_id,
+                )
+            )
+        ).first()
         return AdviceRound.model_validate(row, from_attributes=True) if row else None
 
     async def list(self, municipality: str, status: str | None) -> list[AdviceRound]:

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from shared.messaging.unit_of_work import UnitOfWork
-
 from services.advisory.persistence.repository import AdviceRoundRepository, CouncilRepository
+from shared.messaging.unit_of_work import UnitOfWork
 
 
 class AdvisoryUnitOfWork(UnitOfWork):

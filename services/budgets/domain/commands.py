@@ -42,9 +42,7 @@ class OpenInitiativesFund(Command):
     )
 
 
-OpenBudget = Annotated[
-    OpenNeighbourhoodBudget | OpenInitiativesFund, Field(discriminator="kind")
-]
+OpenBudget = Annotated[OpenNeighbourhoodBudget | OpenInitiativesFund, Field(discriminator="kind")]
 
 
 class AllocateFunds(Command):

@@ -215,7 +215,10 @@ class Budget(BaseModel):
             opened_by=opened_by,
         )
         opening = LedgerEntry.record(
-            EntryKind.OPENED, budget=budget, amount_cents=opening_amount_cents, at=now,
+            EntryKind.OPENED,
+            budget=budget,
+            amount_cents=opening_amount_cents,
+            at=now,
             note="opening amount",
         )
         return budget, opening
@@ -271,8 +274,12 @@ class Budget(BaseModel):
         if reason is not None:
             raise BudgetError(reason)
         return LedgerEntry.record(
-            EntryKind.RESERVED, budget=self, amount_cents=amount_cents, at=now,
-            initiative_id=initiative_id, note="reserved for an approved initiative",
+            EntryKind.RESERVED,
+            budget=self,
+            amount_cents=amount_cents,
+            at=now,
+            initiative_id=initiative_id,
+            note="reserved for an approved initiative",
         )
 
 
@@ -361,15 +368,25 @@ class Allocation(BaseModel):
                 and fund is not None
                 and fund.could_cover(requested_cents)
             )
-            refused.pending_events.append(events.Refused(
-                municipality, initiative_id, refused.budget_id, requested_cents, available,
-                refused.shortfall_cents, fund_could_cover, reason,
-            ))
+            refused.pending_events.append(
+                events.Refused(
+                    municipality,
+                    initiative_id,
+                    refused.budget_id,
+                    requested_cents,
+                    available,
+                    refused.shortfall_cents,
+                    fund_could_cover,
+                    reason,
+                )
+            )
             return refused, None
         assert budget is not None
         entry = (
             budget.reserve(
-                initiative_id=initiative_id, amount_cents=requested_cents, balances=balances,
+                initiative_id=initiative_id,
+                amount_cents=requested_cents,
+                balances=balances,
                 now=now,
             )
             if requested_cents > 0
@@ -383,10 +400,16 @@ class Allocation(BaseModel):
             shortfall_cents=0,
             reason=f"{euros(requested_cents)} reserved from {budget.describe()}",
         )
-        allocated.pending_events.append(events.Allocated(
-            municipality, initiative_id, budget.id, budget.neighbourhood, requested_cents,
-            balances.available_cents - requested_cents,
-        ))
+        allocated.pending_events.append(
+            events.Allocated(
+                municipality,
+                initiative_id,
+                budget.id,
+                budget.neighbourhood,
+                requested_cents,
+                balances.available_cents - requested_cents,
+            )
+        )
         return allocated, entry
 
 

@@ -71,8 +71,12 @@ async def list_budgets(
     """The municipality's budgets, each with its balances: follow the money."""
     async with uow:
         budgets = await uow.budgets.list(
-            principal.municipality, kind=kind, year=year, neighbourhood=neighbourhood,
-            limit=limit, offset=offset,
+            principal.municipality,
+            kind=kind,
+            year=year,
+            neighbourhood=neighbourhood,
+            limit=limit,
+            offset=offset,
         )
         balances = await uow.ledger.balances_of([budget.id for budget in budgets])
     return [BudgetStatement(**b.model_dump(), balances=balances[b.id]) for b in budgets]
@@ -122,7 +126,5 @@ async def get_allocation(
     async with uow:
         allocation = await uow.allocations.get(principal.municipality, initiative_id)
     if allocation is None:
-        raise Problem(
-            404, "Allocation not found", f"No allocation for initiative {initiative_id}."
-        )
+        raise Problem(404, "Allocation not found", f"No allocation for initiative {initiative_id}.")
     return allocation

@@ -87,24 +87,32 @@ class BudgetRepository:
             query = query.where(BudgetRow.year == year)
         if neighbourhood is not None:
             query = query.where(BudgetRow.neighbourhood == neighbourhood)
-        query = query.order_by(
-            col(BudgetRow.kind), col(BudgetRow.neighbourhood), col(BudgetRow.year),
-            col(BudgetRow.id),
-        ).limit(limit).offset(offset)
+        query = (
+            query.order_by(
+                col(BudgetRow.kind),
+                col(BudgetRow.neighbourhood),
+                col(BudgetRow.year),
+                col(BudgetRow.id),
+            )
+            .limit(limit)
+            .offset(offset)
+        )
         return [_budget(row) for row in (await self._session.exec(query)).all()]
 
     def add(self, budget: Budget) -> None:
-        self._session.add(BudgetRow(
-            id=budget.id,
-            municipality=budget.municipality,
-            kind=budget.kind.value,
-            scope=budget.scope,
-            neighbourhood=budget.neighbourhood,
-            year=budget.year,
-            max_per_initiative_cents=budget.max_per_initiative_cents,
-            opened_at=budget.opened_at,
-            opened_by=budget.opened_by,
-        ))
+        self._session.add(
+            BudgetRow(
+                id=budget.id,
+                municipality=budget.municipality,
+                kind=budget.kind.value,
+                scope=budget.scope,
+                neighbourhood=budget.neighbourhood,
+                year=budget.year,
+                max_per_initiative_cents=budget.max_per_initiative_cents,
+                opened_at=budget.opened_at,
+                opened_by=budget.opened_by,
+            )
+        )
 
 
 class LedgerRepository:
@@ -114,17 +122,19 @@ class LedgerRepository:
         self._session = session
 
     def append(self, entry: LedgerEntry) -> None:
-        self._session.add(LedgerEntryRow(
-            budget_id=entry.budget_id,
-            municipality=entry.municipality,
-            initiative_id=entry.initiative_id,
-            kind=entry.kind.value,
-            debit_account=entry.debit_account.value,
-            credit_account=entry.credit_account.value,
-            amount_cents=entry.amount_cents,
-            at=entry.at,
-            note=entry.note,
-        ))
+        self._session.add(
+            LedgerEntryRow(
+                budget_id=entry.budget_id,
+                municipality=entry.municipality,
+                initiative_id=entry.initiative_id,
+                kind=entry.kind.value,
+                debit_account=entry.debit_account.value,
+                credit_account=entry.credit_account.value,
+                amount_cents=entry.amount_cents,
+                at=entry.at,
+                note=entry.note,
+            )
+        )
 
     async def balances(self, budget_id: str) -> Balances:
         return (await self.balances_of([budget_id]))[budget_id]
@@ -151,12 +161,14 @@ class LedgerRepository:
             )
             connection = await self._session.connection()
             for budget_id, kind, debit, credit, total in await connection.execute(query):
-                movements[budget_id].append(Movement(
-                    kind=EntryKind(kind),
-                    debit_account=Account(debit),
-                    credit_account=Account(credit),
-                    amount_cents=int(total),  # PostgreSQL sums bigints as numeric
-                ))
+                movements[budget_id].append(
+                    Movement(
+                        kind=EntryKind(kind),
+                        debit_account=Account(debit),
+                        credit_account=Account(credit),
+                        amount_cents=int(total),  # PostgreSQL sums bigints as numeric
+                    )
+                )
         return {budget_id: Balances.derive(movements[budget_id]) for budget_id in budget_ids}
 
     async def entries(self, budget_id: str, *, limit: int, offset: int) -> list[LedgerEntry]:

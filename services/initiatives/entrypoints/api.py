@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel
-
-from shared.auth import Authorize, Principal, Role
-from shared.http import Problem
 
 from services.initiatives import handlers
 from services.initiatives.domain import commands
@@ -19,6 +15,8 @@ from services.initiatives.domain.exceptions import (
 )
 from services.initiatives.domain.model import Initiative, InitiativeType
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
+from shared.auth import Authorize, Principal, Role
+from shared.http import Problem
 
 router = APIRouter(prefix="/v1/municipalities/{municipality}", tags=["initiatives"])
 InitiativeId = Annotated[str, Path(max_length=36)]
@@ -37,11 +35,13 @@ def as_problem(error: InitiativeError) -> Problem:
     if isinstance(error, InitiativeNotFound):
         return Problem(404, "Initiative not found", str(error))
     if isinstance(error, UnknownInitiativeType):
-        return Problem(422, "Unknown initiative type", str(error),
-                       errors=[{"field": "initiative_type", "message": str(error)}])
+        return Problem(
+            422,
+            "Unknown initiative type",
+            str(error),
+            errors=[{"field": "initiative_type", "message": str(error)}],
+        )
     return Problem(409, "Not allowed now", str(error))
-
-
 
 
 @router.put("/initiative-types/{code}", status_code=200)
@@ -53,8 +53,12 @@ async def define_initiative_type(
 ) -> InitiativeType:
     """Create or change an initiative type of the municipality (civil servants)."""
     if body.code != code:
-        raise Problem(422, "Code mismatch", "The body's code must equal the path's code.",
-                      errors=[{"field": "code", "message": "differs from the path"}])
+        raise Problem(
+            422,
+            "Code mismatch",
+            "The body's code must equal the path's code.",
+            errors=[{"field": "code", "message": "differs from the path"}],
+        )
     async with uow:
         return await handlers.define_initiative_type(body, principal.municipality, uow)
 

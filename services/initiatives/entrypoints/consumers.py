@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from faststream.kafka.annotations import KafkaMessage
 
+from services.initiatives import handlers
+from services.initiatives.domain import commands
+from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
 from shared.contracts import advisory, budgets
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import BatchConsumer, EventRoutes
 from shared.runtime import Runtime
-
-from services.initiatives import handlers
-from services.initiatives.domain import commands
-from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
 
 routes: EventRoutes[InitiativesUnitOfWork] = EventRoutes()
 
@@ -37,7 +36,8 @@ async def on_budget_allocated(envelope: Envelope, uow: InitiativesUnitOfWork) ->
     event = envelope.data
     assert isinstance(event, budgets.BudgetAllocated)
     command = commands.RecordFunding(
-        initiative_id=event.initiative_id, funded=True,
+        initiative_id=event.initiative_id,
+        funded=True,
         note=f"{event.amount_cents} cents reserved from budget {event.budget_id}",
     )
     await handlers.record_funding(command, municipality=event.municipality, uow=uow)
@@ -48,7 +48,8 @@ async def on_allocation_rejected(envelope: Envelope, uow: InitiativesUnitOfWork)
     event = envelope.data
     assert isinstance(event, budgets.AllocationRejected)
     command = commands.RecordFunding(
-        initiative_id=event.initiative_id, funded=False,
+        initiative_id=event.initiative_id,
+        funded=False,
         note=f"awaiting funds: {event.reason} (short {event.shortfall_cents} cents)",
     )
     await handlers.record_funding(command, municipality=event.municipality, uow=uow)

@@ -13,7 +13,9 @@ class InitiativeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, municipality: str, initiative_id: str, *, lock: bool = False) -> Initiative | None:
+    async def get(
+        self, municipality: str, initiative_id: str, *, lock: bool = False
+    ) -> Initiative | None:
         query = select(InitiativeRow).where(
             InitiativeRow.id == initiative_id, InitiativeRow.municipality == municipality
         )
@@ -22,7 +24,9 @@ class InitiativeRepository:
         row = (await self._session.exec(query)).first()
         return Initiative.model_validate(row, from_attributes=True) if row else None
 
-    async def list(self, municipality: str, *, status: str | None, limit: int, offset: int) -> list[Initiative]:
+    async def list(
+        self, municipality: str, *, status: str | None, limit: int, offset: int
+    ) -> list[Initiative]:
         query = select(InitiativeRow).where(InitiativeRow.municipality == municipality)
         if status:
             query = query.where(InitiativeRow.status == status)

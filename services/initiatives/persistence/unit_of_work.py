@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from shared.messaging.unit_of_work import UnitOfWork
-
 from services.initiatives.persistence.repository import (
     InitiativeRepository,
     InitiativeTypeRepository,
 )
+from shared.messaging.unit_of_work import UnitOfWork
 
 
 class InitiativesUnitOfWork(UnitOfWork):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from services.notifications import handlers
@@ -136,14 +135,7 @@ async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWor
 
 
 def subscribe(runtime: Runtime, consumer: BatchConsumer[NotificationsUnitOfWork]) -> None:
-    @runtime.broker.subscriber(
-        *runtime.consumed_topics,
-        group_id=consumer.group,
-        batch=True,
-        max_records=runtime.settings.consumer_batch_size,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-    )
+    @runtime.batch_subscriber(consumer)
     async def on_events(message: KafkaMessage) -> None:
         """Notifications follows initiatives, advice and budgets to tell the people concerned."""
         await consumer.process(message)

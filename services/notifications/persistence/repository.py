@@ -276,27 +276,41 @@ class MessageRepository:
         )
         return [
             row.model_copy(
-                update={"status": MessageStatus.SENDING, "attempts": row.attempts + 1,
-                        "claimed_at": now}
+                update={
+                    "status": MessageStatus.SENDING,
+                    "attempts": row.attempts + 1,
+                    "claimed_at": now,
+                }
             )
             for row in rows
         ]
 
     async def mark_sent(self, message_id: str, now: datetime) -> bool:
-        return await self._finish(message_id, status=MessageStatus.SENT, sent_at=now,
-                                  next_attempt_at=None, last_error=None)
+        return await self._finish(
+            message_id,
+            status=MessageStatus.SENT,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error=None,
+        )
 
     async def mark_retry(self, message_id: str, error: str, next_attempt_at: datetime) -> bool:
-        return await self._finish(message_id, status=MessageStatus.PENDING,
-                                  next_attempt_at=next_attempt_at, last_error=error)
+        return await self._finish(
+            message_id,
+            status=MessageStatus.PENDING,
+            next_attempt_at=next_attempt_at,
+            last_error=error,
+        )
 
     async def mark_failed(self, message_id: str, error: str) -> bool:
-        return await self._finish(message_id, status=MessageStatus.FAILED,
-                                  next_attempt_at=None, last_error=error)
+        return await self._finish(
+            message_id, status=MessageStatus.FAILED, next_attempt_at=None, last_error=error
+        )
 
     async def mark_undeliverable(self, message_id: str, reason: str) -> bool:
-        return await self._finish(message_id, status=MessageStatus.UNDELIVERABLE,
-                                  next_attempt_at=None, last_error=reason)
+        return await self._finish(
+            message_id, status=MessageStatus.UNDELIVERABLE, next_attempt_at=None, last_error=reason
+        )
 
     async def _finish(self, message_id: str, **values: Any) -> bool:
         """Move a message out of 'sending'; False if it is no longer there (erased meanwhile)."""
