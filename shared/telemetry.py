@@ -39,8 +39,10 @@ def configure_tracing(settings: ServiceSettings) -> TracerProvider | None:
         endpoint = settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     if settings.otel_traces_file:
-        # A JSON-lines file per process: how tests and local runs read spans back.
-        out = open(settings.otel_traces_file, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the provider
+        # A JSON-lines file ("{service}" in the path becomes the service's name): how tests
+        # and local runs read spans back without a collector.
+        path = settings.otel_traces_file.format(service=settings.service_name)
+        out = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the provider
         provider.add_span_processor(
             SimpleSpanProcessor(ConsoleSpanExporter(out=out, formatter=_one_line))
         )
@@ -68,5 +70,16 @@ def context_from(traceparent: str | None) -> Context | None:
     return extract({"traceparent": traceparent})
 
 
-def context_from_headers(headers: Mapping[str, Any]) -> Context:
-    return extract({k.lower(): v for k, v in headers.items()})
+def context_from_headers(headers: Mapping[str, Any]) -> Context | None:
+    """The trace context in HTTP or Kafka headers (Kafka's values are bytes)."""
+    carrier = {
+        name.lower(): value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        for name, value in headers.items()
+        if name.lower() in ("traceparent", "tracestate")
+    }
+    if not carrier:
+        return None
+    try:
+        return extract(carrier)
+    except ValueError:
+        return None  # a malformed trace header must never stop an event

@@ -44,6 +44,7 @@ class LocalStack:
     preferred_ports: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     partitions: int = 6
+    bootstrap: str | None = None
     broker: LocalKafkaBroker | None = None
     mail: MailSink | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
@@ -51,7 +52,7 @@ class LocalStack:
 
     def start(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        bootstrap = self.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
             self.broker = LocalKafkaBroker()
             bootstrap = self.broker.start()

@@ -104,9 +104,13 @@ async def list_rounds(
     principal: Annotated[Principal, Depends(may_read)],
     uow: Annotated[AdvisoryUnitOfWork, Depends(unit_of_work)],
     status: Annotated[str | None, Query(pattern="^(open|unrouted|completed)$")] = None,
+    subject_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[AdviceRound]:
     """Advice rounds; `status=unrouted` lists what no council covered, for a civil servant."""
     async with uow:
+        if subject_id is not None:
+            found = await uow.rounds.for_subject(principal.municipality, "initiative", subject_id)
+            return [found] if found and status in (None, found.status) else []
         return await uow.rounds.list(principal.municipality, status)
 
 
