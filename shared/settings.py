@@ -22,9 +22,9 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-def shared(name: str) -> Any:
-    """An alias that ignores the service prefix, for variables the whole stack shares."""
-    return AliasChoices(name)
+def shared_setting(default: Any, variable: str, description: str) -> Any:
+    """A setting the whole stack shares: its variable ignores the service's prefix."""
+    return Field(default=default, validation_alias=AliasChoices(variable), description=description)
 
 
 class ServiceSettings(BaseSettings):
@@ -32,58 +32,81 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    service_name: str = "inspraak"
-    environment: Environment = Field(
-        Environment.PRODUCTION, validation_alias=shared("INSPRAAK_ENVIRONMENT")
+    service_name: str = "inspraak"  # fixed by each service, not configured
+    environment: Environment = shared_setting(
+        Environment.PRODUCTION,
+        "INSPRAAK_ENVIRONMENT",
+        "development, test or production; only development accepts AUTH_JWT_SECRET.",
     )
     database_url: str = Field(
-        "", description="Async SQLAlchemy URL; empty means an embedded SQLite file."
+        "", description="Async SQLAlchemy URL; empty means an embedded SQLite file in the data dir."
     )
-    data_dir: str = Field(".run/data", validation_alias=shared("INSPRAAK_DATA_DIR"))
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    log_level: str = Field("INFO", validation_alias=shared("LOG_LEVEL"))
+    data_dir: str = shared_setting(
+        ".run/data", "INSPRAAK_DATA_DIR", "Where the embedded SQLite databases live."
+    )
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(8000, description="Port of the HTTP API.")
+    log_level: str = shared_setting("INFO", "LOG_LEVEL", "Log level (DEBUG, INFO, WARNING).")
 
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias=shared("KAFKA_BOOTSTRAP_SERVERS")
+    kafka_bootstrap_servers: str = shared_setting(
+        "127.0.0.1:9092", "KAFKA_BOOTSTRAP_SERVERS", "Kafka bootstrap servers, comma-separated."
     )
-    kafka_security_protocol: str = Field(
-        "PLAINTEXT", validation_alias=shared("KAFKA_SECURITY_PROTOCOL")
+    kafka_security_protocol: str = shared_setting(
+        "PLAINTEXT", "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
     )
-    kafka_sasl_mechanism: str | None = Field(None, validation_alias=shared("KAFKA_SASL_MECHANISM"))
-    kafka_sasl_username: str | None = Field(None, validation_alias=shared("KAFKA_SASL_USERNAME"))
-    kafka_sasl_password: str | None = Field(None, validation_alias=shared("KAFKA_SASL_PASSWORD"))
-    kafka_ssl_cafile: str | None = Field(None, validation_alias=shared("KAFKA_SSL_CAFILE"))
-    kafka_topic_partitions: int = Field(6, validation_alias=shared("KAFKA_TOPIC_PARTITIONS"))
-    kafka_replication_factor: int = Field(1, validation_alias=shared("KAFKA_REPLICATION_FACTOR"))
-    kafka_min_insync_replicas: int = Field(1, validation_alias=shared("KAFKA_MIN_INSYNC_REPLICAS"))
-    kafka_topic_namespace: str = Field(
+    kafka_sasl_mechanism: str | None = shared_setting(
+        None, "KAFKA_SASL_MECHANISM", "SASL mechanism (PLAIN)."
+    )
+    kafka_sasl_username: str | None = shared_setting(None, "KAFKA_SASL_USERNAME", "SASL user.")
+    kafka_sasl_password: str | None = shared_setting(None, "KAFKA_SASL_PASSWORD", "SASL password.")
+    kafka_ssl_cafile: str | None = shared_setting(None, "KAFKA_SSL_CAFILE", "CA file for TLS.")
+    kafka_topic_partitions: int = shared_setting(
+        6, "KAFKA_TOPIC_PARTITIONS", "Partitions per created topic; bounds consumer parallelism."
+    )
+    kafka_replication_factor: int = shared_setting(
+        1, "KAFKA_REPLICATION_FACTOR", "Replication factor of created topics (3 in production)."
+    )
+    kafka_min_insync_replicas: int = shared_setting(
+        1, "KAFKA_MIN_INSYNC_REPLICAS", "min.insync.replicas of created topics (2 in production)."
+    )
+    kafka_topic_namespace: str = shared_setting(
         "",
-        validation_alias=shared("KAFKA_TOPIC_NAMESPACE"),
-        description="Prefix for every topic name, so several stacks can share one cluster.",
+        "KAFKA_TOPIC_NAMESPACE",
+        "Prefix of every topic and group, so stacks can share a cluster.",
     )
-    consumer_batch_size: int = Field(500, validation_alias=shared("CONSUMER_BATCH_SIZE"))
-    relay_batch_size: int = Field(500, validation_alias=shared("RELAY_BATCH_SIZE"))
-    relay_idle_seconds: float = Field(0.05, validation_alias=shared("RELAY_IDLE_SECONDS"))
-
-    auth_jwt_secret: str | None = Field(None, validation_alias=shared("AUTH_JWT_SECRET"))
-    auth_jwks_url: str | None = Field(None, validation_alias=shared("AUTH_JWKS_URL"))
-    auth_audience: str = Field("inspraak", validation_alias=shared("AUTH_AUDIENCE"))
-    auth_issuer: str | None = Field(None, validation_alias=shared("AUTH_ISSUER"))
-
-    municipality_oins: dict[str, str] = Field(
-        default_factory=dict,
-        validation_alias=shared("MUNICIPALITY_OINS"),
-        description='JSON object mapping CBS codes to OINs, e.g. {"GM0362": "0000000..."}.',
+    consumer_batch_size: int = shared_setting(
+        500, "CONSUMER_BATCH_SIZE", "Records applied in one database transaction."
     )
-    public_base_url: str = Field(
-        "https://inspraak.example.nl", validation_alias=shared("INSPRAAK_PUBLIC_BASE_URL")
+    relay_batch_size: int = shared_setting(
+        500, "RELAY_BATCH_SIZE", "Outbox rows published per relay sweep."
+    )
+    relay_idle_seconds: float = shared_setting(
+        0.05, "RELAY_IDLE_SECONDS", "Longest pause of the outbox relay when it finds nothing."
     )
 
-    otel_exporter_otlp_endpoint: str | None = Field(
-        None, validation_alias=shared("OTEL_EXPORTER_OTLP_ENDPOINT")
+    auth_jwt_secret: str | None = shared_setting(
+        None, "AUTH_JWT_SECRET", "HS256 secret for development tokens; refused elsewhere."
     )
-    otel_traces_file: str | None = Field(None, validation_alias=shared("OTEL_TRACES_FILE"))
+    auth_jwks_url: str | None = shared_setting(
+        None, "AUTH_JWKS_URL", "The identity provider's JWKS; required outside development."
+    )
+    auth_audience: str = shared_setting("inspraak", "AUTH_AUDIENCE", "Expected token audience.")
+    auth_issuer: str | None = shared_setting(None, "AUTH_ISSUER", "Expected issuer, if set.")
+
+    municipality_oins: dict[str, str] = shared_setting(
+        {}, "MUNICIPALITY_OINS", 'JSON object of CBS code to OIN, e.g. {"GM0362": "0000..."}.'
+    )
+    public_base_url: str = shared_setting(
+        "https://inspraak.example.nl",
+        "INSPRAAK_PUBLIC_BASE_URL",
+        "Public address of the participation site, for links in messages.",
+    )
+    otel_exporter_otlp_endpoint: str | None = shared_setting(
+        None, "OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP collector, e.g. http://collector:4318."
+    )
+    otel_traces_file: str | None = shared_setting(
+        None, "OTEL_TRACES_FILE", 'Also write spans as JSON lines here ("{service}" is replaced).'
+    )
 
     @model_validator(mode="after")
     def _refuse_development_secret_outside_development(self) -> ServiceSettings:

@@ -1,4 +1,5 @@
-"""Generates the published contract into ``contracts/``: JSON Schemas and AsyncAPI 3.0.
+"""Generates the published contract: JSON Schemas and AsyncAPI 3.0 documents in ``contracts/``,
+and the README's event catalogue and settings table.
 
     python -m stack.contracts          # write contracts/
     python -m stack.contracts --check  # exit 1 when contracts/ differs from the code
@@ -227,6 +228,7 @@ def generate() -> dict[Path, str]:
     for service in SERVICES:
         document = asyncapi(service)
         files[ROOT / "asyncapi" / f"{service}.json"] = json.dumps(document, indent=2) + "\n"
+    files[README] = readme_with_generated_sections(README.read_text())
     return files
 
 
@@ -238,13 +240,89 @@ def main() -> int:
     drift = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
     if args.check:
         for path in drift:
-            print(f"out of date: {path.relative_to(ROOT.parent)}")
+            print(f"out of date: {path.relative_to(ROOT.parent)} (run `make contracts`)")
         return 1 if drift else 0
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     print(f"wrote {len(files)} files, {len(drift)} changed")
     return 0
+
+
+CATALOGUE_MARKERS = ("<!-- event-catalogue:start -->", "<!-- event-catalogue:end -->")
+SETTINGS_MARKERS = ("<!-- settings:start -->", "<!-- settings:end -->")
+README = ROOT.parent / "README.md"
+
+
+def _consumers_of(event_type: str) -> list[str]:
+    return [
+        service
+        for service in SERVICES
+        if event_type
+        in importlib.import_module(f"services.{service}.entrypoints.consumers").routes.handlers
+    ]
+
+
+def event_catalogue() -> str:
+    lines = [
+        "| Event (`ce_type`) | Topic | Key | Consumed by | What it means |",
+        "|---|---|---|---|---|",
+    ]
+    for model in EVENT_TYPES.values():
+        summary = " ".join((model.__doc__ or "").split())
+        consumers = ", ".join(_consumers_of(model.event_type())) or "—"
+        lines.append(
+            f"| `{model.event_type()}` | `{model.topic()}` | {model.aggregate_field} "
+            f"| {consumers} | {summary} |"
+        )
+    return "\n".join(lines)
+
+
+def _settings_class(service: str) -> type[ServiceSettings]:
+    module = importlib.import_module(f"services.{service}.settings")
+    return next(
+        v for k, v in vars(module).items() if k.endswith("Settings") and k != "ServiceSettings"
+    )
+
+
+def _default(value: Any) -> str:
+    if value in (None, "", {}):
+        return ""
+    return f"`{json.dumps(value) if isinstance(value, dict) else value}`"
+
+
+def settings_table() -> str:
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, field in ServiceSettings.model_fields.items():
+        if field.validation_alias is not None:
+            variable = field.validation_alias.choices[0]  # type: ignore[union-attr]
+            default = field.default.value if hasattr(field.default, "value") else field.default
+            lines.append(f"| `{variable}` | {_default(default)} | {field.description or ''} |")
+    for service in SERVICES:
+        settings_class = _settings_class(service)
+        prefix = settings_class.model_config.get("env_prefix", "")
+        for name, field in settings_class.model_fields.items():
+            if field.validation_alias is not None or name == "service_name":
+                continue
+            base = ServiceSettings.model_fields.get(name)
+            description = field.description or (base.description if base else "") or ""
+            lines.append(
+                f"| `{prefix}{name.upper()}` | {_default(field.default)} | {description} |"
+            )
+    return "\n".join(lines)
+
+
+def readme_with_generated_sections(text: str) -> str:
+    for (start, end), body in (
+        (CATALOGUE_MARKERS, event_catalogue()),
+        (SETTINGS_MARKERS, settings_table()),
+    ):
+        head, found, rest = text.partition(start)
+        if not found:
+            raise ValueError(f"README.md lacks the marker {start}")
+        _, found, tail = rest.partition(end)
+        text = f"{head}{start}\n{body}\n{end}{tail}"
+    return text
 
 
 if __name__ == "__main__":

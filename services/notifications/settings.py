@@ -12,20 +12,24 @@ class NotificationsSettings(ServiceSettings):
     service_name: str = "notifications"
     http_port: int = 8104
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_starttls: bool = False
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_timeout_seconds: float = 30.0
-    mail_from: str = "Inspraak <no-reply@inspraak.example>"
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail.")
+    smtp_port: int = Field(1025, description="Its port.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP user, if it needs one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(30.0, description="Timeout of one SMTP session.")
+    mail_from: str = Field(
+        "Inspraak <no-reply@inspraak.example>", description="From address of e-mails."
+    )
 
     dispatch_batch_size: int = Field(50, ge=1, description="Messages claimed per sweep.")
     dispatch_concurrency: int = Field(4, ge=1, description="SMTP sends in flight at once.")
     dispatch_idle_seconds: float = Field(1.0, gt=0, description="Pause when nothing is due.")
     dispatch_max_attempts: int = Field(6, ge=1, description="Attempts before 'failed'.")
-    dispatch_retry_initial_seconds: float = Field(30.0, ge=0)
-    dispatch_retry_max_seconds: float = Field(3600.0, ge=0)
+    dispatch_retry_initial_seconds: float = Field(
+        30.0, ge=0, description="First retry delay after a failed send."
+    )
+    dispatch_retry_max_seconds: float = Field(3600.0, ge=0, description="Longest retry delay.")
     dispatch_lease_seconds: float = Field(
         300.0,
         gt=0,

@@ -41,6 +41,8 @@ class CouncilEvent(EventData):
 
 
 class CouncilMemberAppointed(CouncilEvent):
+    """A person was appointed to an advisory council, or changed role."""
+
     name: ClassVar[str] = "council-member-appointed"
 
     member_id: PseudonymousId
@@ -49,6 +51,8 @@ class CouncilMemberAppointed(CouncilEvent):
 
 
 class CouncilMemberLeft(CouncilEvent):
+    """A person left an advisory council."""
+
     name: ClassVar[str] = "council-member-left"
 
     member_id: PseudonymousId
@@ -64,6 +68,8 @@ class AdviceRoundEvent(EventData):
 
 
 class AdviceRequested(AdviceRoundEvent):
+    """A council is asked for advice, with a deadline."""
+
     name: ClassVar[str] = "advice-requested"
 
     request_id: str = Field(description="Id of this council's advice request.")
@@ -74,6 +80,8 @@ class AdviceRequested(AdviceRoundEvent):
 
 
 class AdviceGiven(AdviceRoundEvent):
+    """A council gave its advice, with a motivation."""
+
     name: ClassVar[str] = "advice-given"
 
     request_id: str = Field(description="The advice request answered.")
@@ -87,6 +95,8 @@ class AdviceGiven(AdviceRoundEvent):
 
 
 class AdviceOverdue(AdviceRoundEvent):
+    """A council's advice deadline passed without advice."""
+
     name: ClassVar[str] = "advice-overdue"
 
     request_id: str = Field(description="The advice request that is overdue.")
@@ -106,6 +116,8 @@ class GivenAdvice(BaseModel):
 
 
 class AdviceRoundCompleted(AdviceRoundEvent):
+    """Every council asked has advised, or the round was closed after escalation."""
+
     name: ClassVar[str] = "advice-round-completed"
 
     advice: list[GivenAdvice] = Field(description="The advice of every council that was asked.")

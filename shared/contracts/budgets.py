@@ -17,6 +17,8 @@ class BudgetEvent(EventData):
 
 
 class BudgetAllocated(BudgetEvent):
+    """The approved amount is reserved from a budget."""
+
     name: ClassVar[str] = "budget-allocated"
 
     budget_id: str = Field(description="The budget the amount is reserved from.")
@@ -28,6 +30,8 @@ class BudgetAllocated(BudgetEvent):
 
 
 class AllocationRejected(BudgetEvent):
+    """Nothing was reserved: the budget is short (by how much) or missing."""
+
     name: ClassVar[str] = "allocation-rejected"
 
     budget_id: str | None = Field(description="The budget that was tried; null if none exists.")
@@ -41,6 +45,8 @@ class AllocationRejected(BudgetEvent):
 
 
 class FundsDisbursed(BudgetEvent):
+    """Money was paid out to the initiative."""
+
     name: ClassVar[str] = "funds-disbursed"
 
     budget_id: str = Field(description="The budget paid from.")
@@ -48,6 +54,8 @@ class FundsDisbursed(BudgetEvent):
 
 
 class SpendingReported(BudgetEvent):
+    """Actual spending was booked against the initiative's reservation."""
+
     name: ClassVar[str] = "spending-reported"
 
     budget_id: str = Field(description="The budget the spending is booked on.")

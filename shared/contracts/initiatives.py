@@ -46,12 +46,16 @@ class InitiativeFacts(InitiativeEvent):
 
 
 class InitiativeSubmitted(InitiativeFacts):
+    """An initiator submitted an initiative."""
+
     name: ClassVar[str] = "initiative-submitted"
 
     submitted_at: AwareDatetime = Field(description="When the initiator submitted it.")
 
 
 class SupportRegistered(InitiativeEvent):
+    """A resident supports an initiative (one event per resident)."""
+
     name: ClassVar[str] = "support-registered"
 
     supporter_id: PseudonymousId
@@ -59,6 +63,8 @@ class SupportRegistered(InitiativeEvent):
 
 
 class SupportWithdrawn(InitiativeEvent):
+    """A resident withdrew their support before the decision."""
+
     name: ClassVar[str] = "support-withdrawn"
 
     supporter_id: PseudonymousId
@@ -66,12 +72,16 @@ class SupportWithdrawn(InitiativeEvent):
 
 
 class InitiativeReadyForReview(InitiativeFacts):
+    """The initiative has the support it needs and goes to the advisory councils."""
+
     name: ClassVar[str] = "initiative-ready-for-review"
 
     support_count: int = Field(ge=0, description="Supports the initiative gathered.")
 
 
 class InitiativeReadyForDecision(InitiativeEvent):
+    """The advice round completed; the budget holder can decide."""
+
     name: ClassVar[str] = "initiative-ready-for-decision"
 
     advice_round_id: str = Field(description="The advice round whose completion led here.")
@@ -82,6 +92,8 @@ class InitiativeReadyForDecision(InitiativeEvent):
 
 
 class InitiativeDecided(InitiativeFacts):
+    """The budget holder approved (with conditions) or rejected (with reasons) it."""
+
     name: ClassVar[str] = "initiative-decided"
 
     decision: Decision = Field(description="Approved or rejected.")
@@ -94,12 +106,16 @@ class InitiativeDecided(InitiativeFacts):
 
 
 class InitiativeResultsReported(InitiativeEvent):
+    """The initiators reported what the initiative achieved."""
+
     name: ClassVar[str] = "initiative-results-reported"
 
     summary: str = Field(description="What the initiative achieved, in the initiator's words.")
 
 
 class InitiativeClosed(InitiativeEvent):
+    """The initiative is closed."""
+
     name: ClassVar[str] = "initiative-closed"
 
     reason: str = Field(description="Why the initiative was closed.")

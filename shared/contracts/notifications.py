@@ -10,6 +10,8 @@ from shared.contracts.base import AwareDatetime, EventData, PseudonymousId
 
 
 class PersonErased(EventData):
+    """A person's contact details were erased on request; erase what you hold too."""
+
     name: ClassVar[str] = "person-erased"
     producer: ClassVar[str] = "notifications"
     aggregate_field: ClassVar[str] = "person_id"
@@ -19,6 +21,8 @@ class PersonErased(EventData):
 
 
 class MessageDelivered(EventData):
+    """A person was told about an event on a channel."""
+
     name: ClassVar[str] = "message-delivered"
     producer: ClassVar[str] = "notifications"
     aggregate_field: ClassVar[str] = "recipient_id"
