@@ -75,6 +75,9 @@ class Runtime:
             group_id=consumer.group,
             batch=True,
             max_records=self.settings.consumer_batch_size,
+            # FastStream sleeps as long again after an empty poll; short polls keep an idle
+            # consumer's latency at tens of milliseconds instead of ~400.
+            batch_timeout_ms=25,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_keep_raw,

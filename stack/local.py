@@ -93,6 +93,13 @@ class LocalStack:
         if self.broker is not None:
             self.broker.stop()
 
+    def pids(self) -> list[int]:
+        """Every process the stack started, for whoever wants to check none is left."""
+        pids = [service.pid for service in self.services.values() if service.pid]
+        if self.broker is not None and self.broker.pid:
+            pids.append(self.broker.pid)
+        return pids
+
     def urls(self) -> dict[str, str]:
         return {name: service.url for name, service in self.services.items()}
 

@@ -7,6 +7,7 @@ seeds the demo municipality (GM0362 Amstelveen) and writes ``.run/stack.env``.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from types import FrameType
 from stack.local import LocalStack
 from stack.seed import DEMO_PEOPLE, seed_demo
 
-RUN_DIR = Path(".run")
+RUN_DIR = Path(os.environ.get("INSPRAAK_RUN_DIR", ".run"))
 
 
 def main() -> int:
@@ -31,6 +32,7 @@ def main() -> int:
     try:
         print("starting Kafka, the SMTP sink and the four services ...", flush=True)
         stack.start()
+        (RUN_DIR / "stack.pids").write_text(" ".join(str(pid) for pid in stack.pids()))
         tokens = seed_demo(stack.urls())
         values = stack.stack_env(tokens)
         (RUN_DIR / "stack.env").write_text(

@@ -179,6 +179,11 @@ class LocalKafkaBroker:
         return self._bootstrap
 
     @property
+    def pid(self) -> int | None:
+        """The broker JVM's process id while it runs."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def is_running(self) -> bool:
         """Whether the broker process is alive."""
         return self._process is not None and self._process.poll() is None

@@ -72,6 +72,10 @@ class ServiceProcess:
             time.sleep(0.2)
         raise TimeoutError(f"{self.service} not ready after {timeout_s}s: {self.log_tail()}")
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

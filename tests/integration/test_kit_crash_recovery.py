@@ -62,36 +62,39 @@ def test_sigkill_three_times_mid_stream_applies_every_event_exactly_once(
         tmp_path,
     )
     service.migrate()
-    service.start()
-    council = httpx.post(
-        f"{service.url}/v1/municipalities/GM0362/councils",
-        json={
-            "name": "Wijkraad Centrum",
-            "kind": "neighbourhood_council",
-            "neighbourhoods": ["BU03620001"],
-        },
-        headers=token(Role.CIVIL_SERVANT),
-        timeout=10,
-    )
-    assert council.status_code == 201, council.text
-
-    topic = f"{namespace}initiatives.events.v1"
-    publish(kafka, topic, (ready_for_review() for _ in range(EVENTS)))
-
-    effects_at_kill = []
-    for threshold in KILL_AFTER:
-        effects_at_kill.append(_wait_for_effects(database, threshold))
-        service.kill()
+    try:
         service.start()
-    assert all(100 <= n < 900 for n in effects_at_kill), effects_at_kill
+        council = httpx.post(
+            f"{service.url}/v1/municipalities/GM0362/councils",
+            json={
+                "name": "Wijkraad Centrum",
+                "kind": "neighbourhood_council",
+                "neighbourhoods": ["BU03620001"],
+            },
+            headers=token(Role.CIVIL_SERVANT),
+            timeout=10,
+        )
+        assert council.status_code == 201, council.text
 
-    _wait_for_effects(database, EVENTS)
-    group = consumer_group("advisory", namespace)
-    deadline = time.monotonic() + 30
-    while _committed_and_end(kafka, group, topic)[0] < EVENTS and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)  # anything still in flight would show up as an extra effect now
-    service.stop()
+        topic = f"{namespace}initiatives.events.v1"
+        publish(kafka, topic, (ready_for_review() for _ in range(EVENTS)))
+
+        effects_at_kill = []
+        for threshold in KILL_AFTER:
+            effects_at_kill.append(_wait_for_effects(database, threshold))
+            service.kill()
+            service.start()
+        assert all(100 <= n < 900 for n in effects_at_kill), effects_at_kill
+
+        _wait_for_effects(database, EVENTS)
+        group = consumer_group("advisory", namespace)
+        deadline = time.monotonic() + 30
+        while _committed_and_end(kafka, group, topic)[0] < EVENTS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # anything still in flight would show up as an extra effect now
+
+    finally:
+        service.stop()
 
     assert _effects(database) == EVENTS
     with sqlite3.connect(database) as connection:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
@@ -40,14 +39,7 @@ async def on_initiative_decided(envelope: Envelope, uow: BudgetsUnitOfWork) -> N
 
 
 def subscribe(runtime: Runtime, consumer: BatchConsumer[BudgetsUnitOfWork]) -> None:
-    @runtime.broker.subscriber(
-        *runtime.consumed_topics,
-        group_id=consumer.group,
-        batch=True,
-        max_records=runtime.settings.consumer_batch_size,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-    )
+    @runtime.batch_subscriber(consumer)
     async def on_events(message: KafkaMessage) -> None:
         """Budgets reserves money for approved initiatives, or says why it cannot."""
         await consumer.process(message)
