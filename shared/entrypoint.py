@@ -9,6 +9,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from shared.logs import configure_logging
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
 
@@ -21,6 +22,7 @@ def main(service: str, load_settings: Callable[[], S], create_app: Callable[[S],
     parser.add_argument("--migrate", action="store_true", help="migrate before serving")
     args = parser.parse_args()
     settings = load_settings()
+    configure_logging(service, settings.log_level)
     if args.command == "migrate" or args.migrate:
         upgrade_to_head(service, settings.resolved_database_url())
         if args.command == "migrate":

@@ -26,7 +26,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import TokenVerifier
 from shared.http import install_operational_routes, install_problem_handlers
-from shared.logs import configure_logging
 from shared.messaging.consumer import BatchConsumer
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.producer import Producer
@@ -143,7 +142,6 @@ def create_service_app(
     runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]
 ) -> FastAPI:
     settings = runtime.settings
-    configure_logging(settings.service_name, settings.log_level)
     provider = configure_tracing(settings)
 
     @contextlib.asynccontextmanager

@@ -47,6 +47,17 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("shared.messaging.relay", "OutboxRelay.publish_batch", "relay sweep (beside the consumer)"),
 )
 TOTAL = "consumer batch (total)"
+# Labels that do not contain one another: ranking these says where the batch time went.
+DISJOINT = (
+    "decode CloudEvents record",
+    "inbox claim (select + insert)",
+    "  advice_deadline (holiday calendar)",
+    "  rounds.for_subject (select, autoflush)",
+    "  councils.list (select)",
+    "  rounds.save (session.get + add)",
+    "  uow.publish (envelope + record)",
+    "unit of work commit (total)",
+)
 
 
 @dataclass

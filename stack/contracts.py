@@ -293,7 +293,7 @@ def _default(value: Any) -> str:
 
 def settings_table() -> str:
     lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for name, field in ServiceSettings.model_fields.items():
+    for field in ServiceSettings.model_fields.values():
         if field.validation_alias is not None:
             variable = field.validation_alias.choices[0]  # type: ignore[union-attr]
             default = field.default.value if hasattr(field.default, "value") else field.default

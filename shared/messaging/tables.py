@@ -1,4 +1,4 @@
-"""The kit's own tables, added to each service's metadata: outbox, relay slots and inbox."""
+"""The kit's own tables, added to each service's metadata: outbox, relay slots, inbox, timers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 
@@ -24,7 +26,7 @@ OUTBOX_SLOTS = 16
 class MessagingTables:
     """Outbox, outbox slots and inbox, bound to one service's metadata."""
 
-    def __init__(self, metadata: MetaData) -> None:
+    def __init__(self, metadata: MetaData, *, timers: bool = False) -> None:
         self.outbox = Table(
             "outbox",
             metadata,
@@ -52,4 +54,24 @@ class MessagingTables:
                 "processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()
             ),
             PrimaryKeyConstraint("consumer", "source", "event_id", name="pk_inbox"),
+        )
+        if timers:
+            self.timer = self._timer_table(metadata)
+
+    @staticmethod
+    def _timer_table(metadata: MetaData) -> Table:
+        """Durable timers (see ``shared.messaging.timers``), for services with deadlines."""
+        return Table(
+            "timer",
+            metadata,
+            Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+            Column("name", String(80), nullable=False),
+            Column("key", String(255), nullable=False),
+            Column("due_at", DateTime(timezone=True), nullable=False),
+            Column("payload", Text, nullable=False, comment="JSON object"),
+            Column("fired_at", DateTime(timezone=True)),
+            Column("attempts", Integer, nullable=False, server_default="0"),
+            Column("last_error", Text),
+            UniqueConstraint("name", "key", name="uq_timer_name_key"),
+            Index("ix_timer_due", "fired_at", "due_at"),
         )
