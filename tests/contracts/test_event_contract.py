@@ -12,13 +12,26 @@ from shared.contracts.registry import EVENT_TYPES
 from stack.contracts import generate
 
 PAYLOADS = Path(__file__).parent / "payloads"
-PERSONAL_FIELD_WORDS = ("email", "e_mail", "phone", "telefoon", "name", "naam", "address",
-                        "adres", "birth", "bsn")
+PERSONAL_FIELD_WORDS = (
+    "email",
+    "e_mail",
+    "phone",
+    "telefoon",
+    "name",
+    "naam",
+    "address",
+    "adres",
+    "birth",
+    "bsn",
+)
 
 
 def test_generated_contracts_and_readme_sections_match_what_is_committed() -> None:
-    stale = [str(path) for path, text in generate().items()
-             if not path.exists() or path.read_text() != text]
+    stale = [
+        str(path)
+        for path, text in generate().items()
+        if not path.exists() or path.read_text() != text
+    ]
     assert stale == [], "run `make contracts` and review the diff: the contract changed"
 
 
@@ -41,7 +54,9 @@ def test_events_carry_no_personal_data_fields(event_type: str) -> None:
     for name in fields:
         words = name.split("_")
         assert not any(w in PERSONAL_FIELD_WORDS for w in words) or name in {
-            "title", "council_kind"}, f"{event_type}.{name} looks like personal data"
+            "title",
+            "council_kind",
+        }, f"{event_type}.{name} looks like personal data"
 
 
 @pytest.mark.parametrize("payload", sorted(PAYLOADS.glob("*.json")), ids=lambda p: p.stem)

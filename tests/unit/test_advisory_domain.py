@@ -43,9 +43,14 @@ def test_calendar_days_count_weekends_and_respect_summer_time() -> None:
 
 
 def council() -> Council:
-    body = Council(id="c-1", municipality="GM0362", name="Wijkraad Centrum",
-                   kind=CouncilKind.NEIGHBOURHOOD_COUNCIL, neighbourhoods=["BU03620001"],
-                   advice_days=10)
+    body = Council(
+        id="c-1",
+        municipality="GM0362",
+        name="Wijkraad Centrum",
+        kind=CouncilKind.NEIGHBOURHOOD_COUNCIL,
+        neighbourhoods=["BU03620001"],
+        advice_days=10,
+    )
     body.appoint("anna", MemberRole.CHAIR)
     return body
 
@@ -53,8 +58,14 @@ def council() -> Council:
 def test_councils_cover_their_neighbourhoods_and_youth_councils_their_themes() -> None:
     assert council().covers("BU03620001", "groen")
     assert not council().covers("BU03620009", "groen")
-    youth = Council(id="c-2", municipality="GM0362", name="Jongerenraad",
-                    kind=CouncilKind.YOUTH_COUNCIL, themes=["jeugd"], advice_days=10)
+    youth = Council(
+        id="c-2",
+        municipality="GM0362",
+        name="Jongerenraad",
+        kind=CouncilKind.YOUTH_COUNCIL,
+        themes=["jeugd"],
+        advice_days=10,
+    )
     assert youth.covers("BU03620009", "jeugd") and not youth.covers("BU03620001", "groen")
 
 
@@ -71,10 +82,21 @@ def advice(by: str = "anna") -> Advice:
 
 def advice_round(*councils: str) -> AdviceRound:
     return AdviceRound(
-        id="r-1", municipality="GM0362", subject_kind="initiative", subject_id="i-1",
-        title="Bankjes", status=RoundStatus.OPEN,
-        requests=[AdviceRequest(id=f"q-{c}", council_id=c, council_kind=CouncilKind.
-                                NEIGHBOURHOOD_COUNCIL, deadline=NOW) for c in councils],
+        id="r-1",
+        municipality="GM0362",
+        subject_kind="initiative",
+        subject_id="i-1",
+        title="Bankjes",
+        status=RoundStatus.OPEN,
+        requests=[
+            AdviceRequest(
+                id=f"q-{c}",
+                council_id=c,
+                council_kind=CouncilKind.NEIGHBOURHOOD_COUNCIL,
+                deadline=NOW,
+            )
+            for c in councils
+        ],
     )
 
 
