@@ -22,7 +22,13 @@ from shared.contracts.envelope import Envelope, InvalidEvent, parse_record
 from shared.messaging.dead_letters import DeadLetters, KafkaRecord
 from shared.messaging.inbox import claim_unseen
 from shared.messaging.unit_of_work import UnitOfWork
-from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_FAILED
+from shared.metrics import (
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_DUPLICATE,
+    EVENTS_FAILED,
+    HANDLE_SECONDS,
+)
 from shared.telemetry import context_from_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -111,7 +117,8 @@ class BatchConsumer(Generic[U]):
         raw = message.raw_message
         records: Sequence[KafkaRecord] = raw if isinstance(raw, tuple) else (raw,)
         try:
-            await self._process(records)
+            with HANDLE_SECONDS.labels(self.service).time():
+                await self._process(records)
         except asyncio.CancelledError:
             raise
         except Exception:

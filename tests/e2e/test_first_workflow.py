@@ -79,7 +79,7 @@ async def test_an_initiative_goes_from_submission_to_the_initiators_email(
     assert any(name.startswith("publish ") for name in names), "relay hops are in the trace"
     assert any(name.startswith("process ") for name in names)
 
-    await asyncio.to_thread(_dead_letter_one, stack)
+    await asyncio.to_thread(_trouble, stack)
     await _assert_metrics(stack)
 
 
@@ -87,13 +87,23 @@ def _spans(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _dead_letter_one(stack: LocalStack) -> None:
-    """A record no consumer can parse, so the dead-letter series has something to count."""
-    from kafka import KafkaProducer
+def _trouble(stack: LocalStack) -> None:
+    """A redelivered event and a record nobody can parse, for the series that count those."""
+    from kafka import KafkaConsumer, KafkaProducer
 
+    topic = f"{stack.namespace}initiatives.events.v1"
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"],
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
+    first = next(iter(consumer))
+    consumer.close()
     producer = KafkaProducer(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"])
+    producer.send(topic, key=first.key, value=first.value, headers=first.headers).get(30)
     producer.send(
-        f"{stack.namespace}initiatives.events.v1",
+        topic,
         key=b"x",
         value=b"{}",
         headers=[("ce_type", b"nl.inspraak.initiatives.initiative-submitted")],
@@ -101,13 +111,15 @@ def _dead_letter_one(stack: LocalStack) -> None:
     producer.close()
 
 
-NAMED_SERIES = {
+# Every series the README names; `inspraak_events_failed_total` counts trouble and stays at
+# zero while nothing fails, the gauges read zero once everything is caught up.
+COUNTERS = {
     "inspraak_events_consumed_total",
     "inspraak_events_published_total",
     "inspraak_http_requests_total",
-    "inspraak_outbox_backlog",
-    "inspraak_consumer_lag",
+    "inspraak_consume_batch_seconds_count",
 }
+GAUGES = {"inspraak_outbox_backlog", "inspraak_consumer_lag"}
 
 
 async def _assert_metrics(stack: LocalStack) -> None:
@@ -121,14 +133,18 @@ async def _assert_metrics(stack: LocalStack) -> None:
                     for family in text_string_to_metric_families(text)
                     for sample in family.samples
                 }
-            dead = sum(v.get("inspraak_events_dead_lettered_total", 0) for v in values.values())
-            if dead:
+            consumers = [values[s] for s in ("advisory", "budgets", "notifications")]
+            if all(v.get("inspraak_events_dead_lettered_total", 0) for v in consumers) and all(
+                v.get("inspraak_events_duplicate_total", 0) for v in consumers
+            ):
                 break
             await asyncio.sleep(0.1)
     for service, samples in values.items():
-        for series in NAMED_SERIES - {"inspraak_outbox_backlog", "inspraak_consumer_lag"}:
+        for series in COUNTERS:
             assert samples.get(series, 0) > 0, f"{service} {series}"
-        assert "inspraak_outbox_backlog" in samples, service
-        assert "inspraak_consumer_lag" in samples, service
-    assert dead > 0
+        for series in GAUGES:
+            assert series in samples, f"{service} {series}"
+    for service in ("advisory", "budgets", "notifications"):
+        assert values[service].get("inspraak_events_dead_lettered_total", 0) > 0, service
+        assert values[service].get("inspraak_events_duplicate_total", 0) > 0, service
     assert values["notifications"].get("inspraak_messages_dispatched_total", 0) > 0
