@@ -38,7 +38,7 @@ def mails_about(mail_dir: Path, title: str) -> list[email.message.EmailMessage]:
         body = message.get_body(("plain",))
         if body is not None and title in body.get_content():
             found.append(message)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def related(envelope: Envelope, ids: set[str]) -> bool:
