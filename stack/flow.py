@@ -140,6 +140,10 @@ class FlowDriver:
                 if approve
                 else "Past niet bij het advies van de wijkraad.",
                 "conditions": ["Plaats de bankjes in overleg met de buren."] if approve else [],
+                # "Yes, unless": a rejection answers the advice of every council that gave it.
+                "advice_responses": {}
+                if approve
+                else {request["council_id"]: "Gewogen; het bezwaar van de buren weegt zwaarder."},
             },
         )
         mark("decided")

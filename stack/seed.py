@@ -16,6 +16,29 @@ from stack.local import development_token
 MUNICIPALITY = "GM0362"
 NEIGHBOURHOODS = ("BU03620001", "BU03620002", "BU03620003")
 DEMO_TYPE = "buurt-demo"
+# Types with the rules a municipality would set: support first, deadlines in working days.
+SUPPORTED_TYPES: dict[str, dict[str, object]] = {
+    "buurt-klein": {
+        "name": "Klein buurtinitiatief (25 steunbetuigingen)",
+        "support_threshold": 25,
+        "support_window_days": 30,
+        "min_co_initiators": 1,
+        "max_amount_cents": 500_000,
+        "funding_source": "neighbourhood_budget",
+        "decision_deadline_days": 20,
+        "working_days": True,
+    },
+    "fonds-maatschappelijk": {
+        "name": "Fonds maatschappelijk initiatief",
+        "support_threshold": 50,
+        "support_window_days": 42,
+        "min_co_initiators": 2,
+        "max_amount_cents": 500_000,
+        "funding_source": "initiatives_fund",
+        "decision_deadline_days": 40,
+        "working_days": True,
+    },
+}
 NEIGHBOURHOOD_BUDGET_CENTS = 2_500_000
 DEMO_PEOPLE = {
     "resident": "resident-demo",
@@ -53,12 +76,24 @@ def seed_demo(urls: dict[str, str]) -> dict[str, str]:
                     "code": DEMO_TYPE,
                     "name": "Buurtinitiatief (demo, geen steun nodig)",
                     "support_threshold": 0,
+                    "support_window_days": 42,
+                    "min_co_initiators": 0,
                     "max_amount_cents": 2_500_000,
                     "funding_source": "neighbourhood_budget",
+                    "decision_deadline_days": 56,
+                    "working_days": False,
                 },
                 headers=official,
             )
         )
+        for code, body in SUPPORTED_TYPES.items():
+            _check(
+                client.put(
+                    f"{urls['initiatives']}{base}/initiative-types/{code}",
+                    json={"code": code, **body},
+                    headers=official,
+                )
+            )
         councils = client.get(f"{urls['advisory']}{base}/councils", headers=official).json()
         if not councils:
             _seed_councils(client, urls["advisory"] + base, official)

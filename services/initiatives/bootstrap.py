@@ -6,10 +6,12 @@ from functools import partial
 
 from services.initiatives.domain.exceptions import InitiativeError
 from services.initiatives.entrypoints import consumers
+from services.initiatives.handlers import TIMER_HANDLERS
 from services.initiatives.persistence.tables import messaging
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
 from services.initiatives.settings import InitiativesSettings
 from shared.messaging.consumer import BatchConsumer
+from shared.messaging.timers import TimerWheel
 from shared.runtime import Runtime, create_runtime
 
 
@@ -28,4 +30,16 @@ def bootstrap(settings: InitiativesSettings) -> Runtime:
         rejections=(InitiativeError,),
     )
     consumers.subscribe(runtime, consumer)
+    wheel = TimerWheel(
+        unit_of_work=unit_of_work, handlers=TIMER_HANDLERS, service=settings.service_name
+    )
+
+    async def deadline_timers() -> None:
+        """Support windows, decision deadlines and milestones fire as events."""
+        try:
+            await wheel.run()
+        finally:
+            await wheel.stop()
+
+    runtime.background.append(deadline_timers)
     return runtime

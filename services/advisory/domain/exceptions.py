@@ -16,3 +16,15 @@ class AlreadyAdvised(AdvisoryError):
 
 class AlreadyRequested(AdvisoryError):
     pass
+
+
+class NotAllowed(AdvisoryError):
+    pass
+
+
+class RequestClosed(AdvisoryError):
+    """The request or round no longer takes advice (completed, closed, withdrawn)."""
+
+
+class NoDecision(AdvisoryError):
+    """A vote cannot be closed: no quorum, or a tie nobody breaks."""

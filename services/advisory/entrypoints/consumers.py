@@ -24,6 +24,8 @@ async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOf
         title=event.title,
         neighbourhood=event.neighbourhood,
         theme=event.theme,
+        initiative_type=event.initiative_type,
+        amount_cents=event.requested_amount_cents,
     )
     await handlers.request_advice(command, municipality=event.municipality, cause=envelope, uow=uow)
 

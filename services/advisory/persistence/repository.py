@@ -1,15 +1,26 @@
-"""Loads and stores councils and advice rounds."""
+"""Loads and stores councils, routing rules, advice rounds, consultations, agenda items and
+meetings."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.advisory.domain.agenda import AgendaItem, Meeting
+from services.advisory.domain.consultations import Consultation
 from services.advisory.domain.model import AdviceRound, Council
-from services.advisory.persistence.tables import AdviceRoundRow, CouncilRow
+from services.advisory.domain.routing import RoutingRule
+from services.advisory.persistence.tables import (
+    AdviceRoundRow,
+    AgendaItemRow,
+    ConsultationRow,
+    CouncilRow,
+    MeetingRow,
+    RoutingRuleRow,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,45 +38,54 @@ async def _store(
     session.add(row)
 
 
-class CouncilRepository:
+class _Repository(Generic[M]):
+    """One aggregate per row, scoped by municipality."""
+
+    model: type[M]
+    row: Any
+    order: str = "id"
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(
-        self, municipality: str, council_id: str, *, lock: bool = False
-    ) -> Council | None:
-        query = select(CouncilRow).where(
-            CouncilRow.id == council_id, CouncilRow.municipality == municipality
-        )
-        row = (await self._session.exec(query.with_for_update() if lock else query)).first()
-        return Council.model_validate(row, from_attributes=True) if row else None
+    def _to_model(self, row: Any) -> M:
+        return self.model.model_validate(row, from_attributes=True)
 
-    async def list(self, municipality: str) -> list[Council]:
-        rows = (
-            await self._session.exec(
-                select(CouncilRow)
-                .where(CouncilRow.municipality == municipality)
-                .order_by(CouncilRow.name)
+    async def get(self, municipality: str, key: str, *, lock: bool = False) -> M | None:
+        query = select(self.row).where(self.row.id == key, self.row.municipality == municipality)
+        row = (await self._session.exec(query.with_for_update() if lock else query)).first()
+        return self._to_model(row) if row else None
+
+    async def list(self, municipality: str, **equal: Any) -> list[M]:
+        query = select(self.row).where(self.row.municipality == municipality)
+        for name, value in equal.items():
+            if value is not None:
+                query = query.where(getattr(self.row, name) == value)
+        rows = (await self._session.exec(query.order_by(getattr(self.row, self.order)))).all()
+        return [self._to_model(row) for row in rows]
+
+    async def save(self, model: M) -> None:
+        await _store(self._session, self.row, getattr(model, "id"), model)  # noqa: B009
+
+
+class CouncilRepository(_Repository[Council]):
+    model, row, order = Council, CouncilRow, "name"
+
+
+class RoutingRuleRepository(_Repository[RoutingRule]):
+    model, row = RoutingRule, RoutingRuleRow
+
+    async def delete(self, municipality: str, rule_id: str) -> bool:
+        result = await self._session.exec(
+            delete(RoutingRuleRow).where(
+                col(RoutingRuleRow.id) == rule_id, col(RoutingRuleRow.municipality) == municipality
             )
-        ).all()
-        return [Council.model_validate(row, from_attributes=True) for row in rows]
-
-    async def save(self, council: Council) -> None:
-        await _store(self._session, CouncilRow, council.id, council)
-
-
-class AdviceRoundRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def get(
-        self, municipality: str, round_id: str, *, lock: bool = False
-    ) -> AdviceRound | None:
-        query = select(AdviceRoundRow).where(
-            AdviceRoundRow.id == round_id, AdviceRoundRow.municipality == municipality
         )
-        row = (await self._session.exec(query.with_for_update() if lock else query)).first()
-        return AdviceRound.model_validate(row, from_attributes=True) if row else None
+        return bool(result.rowcount)
+
+
+class AdviceRoundRepository(_Repository[AdviceRound]):
+    model, row = AdviceRound, AdviceRoundRow
 
     async def for_subject(
         self, municipality: str, kind: str, subject_id: str
@@ -79,14 +99,16 @@ class AdviceRoundRepository:
                 )
             )
         ).first()
-        return AdviceRound.model_validate(row, from_attributes=True) if row else None
+        return self._to_model(row) if row else None
 
-    async def list(self, municipality: str, status: str | None) -> list[AdviceRound]:
-        query = select(AdviceRoundRow).where(AdviceRoundRow.municipality == municipality)
-        if status:
-            query = query.where(AdviceRoundRow.status == status)
-        rows = (await self._session.exec(query.order_by(AdviceRoundRow.id))).all()
-        return [AdviceRound.model_validate(row, from_attributes=True) for row in rows]
 
-    async def save(self, advice_round: AdviceRound) -> None:
-        await _store(self._session, AdviceRoundRow, advice_round.id, advice_round)
+class ConsultationRepository(_Repository[Consultation]):
+    model, row = Consultation, ConsultationRow
+
+
+class AgendaItemRepository(_Repository[AgendaItem]):
+    model, row, order = AgendaItem, AgendaItemRow, "proposed_at"
+
+
+class MeetingRepository(_Repository[Meeting]):
+    model, row, order = Meeting, MeetingRow, "starts_at"

@@ -1,15 +1,30 @@
 from __future__ import annotations
 
-from services.advisory.persistence.repository import AdviceRoundRepository, CouncilRepository
+from services.advisory.persistence.repository import (
+    AdviceRoundRepository,
+    AgendaItemRepository,
+    ConsultationRepository,
+    CouncilRepository,
+    MeetingRepository,
+    RoutingRuleRepository,
+)
 from shared.messaging.unit_of_work import UnitOfWork
 
 
 class AdvisoryUnitOfWork(UnitOfWork):
     councils: CouncilRepository
+    routing_rules: RoutingRuleRepository
     rounds: AdviceRoundRepository
+    consultations: ConsultationRepository
+    agenda_items: AgendaItemRepository
+    meetings: MeetingRepository
 
     async def __aenter__(self) -> AdvisoryUnitOfWork:
         await super().__aenter__()
         self.councils = CouncilRepository(self.session)
+        self.routing_rules = RoutingRuleRepository(self.session)
         self.rounds = AdviceRoundRepository(self.session)
+        self.consultations = ConsultationRepository(self.session)
+        self.agenda_items = AgendaItemRepository(self.session)
+        self.meetings = MeetingRepository(self.session)
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,31 @@ class Submitted(DomainEvent):
 
 
 @dataclass(frozen=True)
+class SupportWindowOpened(DomainEvent):
+    """Support is collected until ``deadline`` (a timer, not a contract event)."""
+
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class SupportRegistered(DomainEvent):
+    supporter_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class SupportWithdrawn(DomainEvent):
+    supporter_id: str
+
+
+@dataclass(frozen=True)
+class SupportProgress(DomainEvent):
+    percentage: int
+
+
+@dataclass(frozen=True)
 class ReadyForReview(DomainEvent):
-    pass
+    decision_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -30,3 +53,51 @@ class ReadyForDecision(DomainEvent):
 @dataclass(frozen=True)
 class Decided(DomainEvent):
     at: datetime
+
+
+@dataclass(frozen=True)
+class Withdrawn(DomainEvent):
+    previous_status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Expired(DomainEvent):
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class DecisionOverdue(DomainEvent):
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class Started(DomainEvent):
+    """Milestones' due dates become timers (not a contract event)."""
+
+    milestones: tuple[tuple[str, date], ...]
+
+
+@dataclass(frozen=True)
+class MilestoneDone(DomainEvent):
+    milestone_id: str
+
+
+@dataclass(frozen=True)
+class MilestoneOverdue(DomainEvent):
+    milestone_id: str
+
+
+@dataclass(frozen=True)
+class ResultsReported(DomainEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Accounted(DomainEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Closed(DomainEvent):
+    reason: str
