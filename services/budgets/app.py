@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.budgets.bootstrap import bootstrap
-from services.budgets.entrypoints.api import router
+from services.budgets.entrypoints import rounds_api
+from services.budgets.entrypoints.api import public, router
 from services.budgets.settings import BudgetsSettings
 from shared.runtime import create_service_app
 
@@ -20,5 +21,5 @@ def create_app(settings: BudgetsSettings | None = None) -> FastAPI:
             "Neighbourhood budgets and the initiatives fund: an append-only ledger, "
             "reservations for approved initiatives, balances anyone in the municipality can follow."
         ),
-        routers=[router],
+        routers=[router, public, rounds_api.router, rounds_api.public],
     )

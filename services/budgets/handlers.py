@@ -8,8 +8,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from services.budgets.domain import commands
-from services.budgets.domain.exceptions import BudgetAlreadyExists
+from services.budgets import integration
+from services.budgets.domain import commands, payments
+from services.budgets.domain.exceptions import (
+    AllocationNotFound,
+    BudgetAlreadyExists,
+    BudgetNotFound,
+)
 from services.budgets.domain.model import (
     FUND_SCOPE,
     Allocation,
@@ -17,9 +22,13 @@ from services.budgets.domain.model import (
     Budget,
     BudgetKind,
     FundPosition,
+    LedgerEntry,
+    ReleaseReason,
     budget_year,
+    euros,
     neighbourhood_scope,
 )
+from services.budgets.domain.payments import InitiativePosition
 from services.budgets.integration import contract_events
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
 from shared.contracts.envelope import Envelope
@@ -61,6 +70,7 @@ async def open_budget(
         raise BudgetAlreadyExists(f"municipality {municipality} already has {budget.describe()}")
     uow.budgets.add(budget)
     uow.ledger.append(opening)
+    uow.publish(uow.wrap(integration.budget_opened(budget, opening)))
     try:
         await uow.commit()
     except IntegrityError as error:  # another request opened the same budget just now
@@ -122,3 +132,215 @@ async def _fund_position(uow: BudgetsUnitOfWork, municipality: str) -> FundPosit
     if fund is None:
         return None
     return FundPosition(fund, await uow.ledger.balances(fund.id))
+
+
+async def _reserved_allocation(
+    uow: BudgetsUnitOfWork, municipality: str, initiative_id: str
+) -> tuple[Allocation, Budget]:
+    """The initiative's allocation and its budget, locked: payments from it are serialised."""
+    allocation = await uow.allocations.get(municipality, initiative_id)
+    if allocation is None or not allocation.is_reserved or allocation.budget_id is None:
+        raise AllocationNotFound(f"initiative {initiative_id} has no money reserved")
+    budget = await uow.budgets.get(municipality, allocation.budget_id, lock=True)
+    assert budget is not None  # an allocation's budget is never removed
+    return allocation, budget
+
+
+async def release_funds(
+    command: commands.ReleaseFunds,
+    *,
+    municipality: str,
+    initiative_id: str,
+    recorded_by: str | None,
+    uow: BudgetsUnitOfWork,
+    cause: Envelope | None = None,
+) -> InitiativePosition:
+    """Give (part of) a reservation back; without an amount, all of it that is unpaid.
+
+    Does not commit: the API and the consumers commit the unit of work themselves.
+    """
+    _, budget = await _reserved_allocation(uow, municipality, initiative_id)
+    position = await uow.ledger.position(budget.id, initiative_id)
+    amount = position.committed_cents if command.amount_cents is None else command.amount_cents
+    if amount == 0:
+        return position  # nothing left to release: releasing again changes nothing
+    entry = payments.release(
+        budget,
+        position,
+        initiative_id=initiative_id,
+        amount_cents=amount,
+        reason=command.reason,
+        now=_now(),
+        recorded_by=recorded_by,
+        note=command.note,
+    )
+    return await _book(uow, budget, entry, cause)
+
+
+async def disburse_funds(
+    command: commands.DisburseFunds,
+    *,
+    municipality: str,
+    initiative_id: str,
+    recorded_by: str,
+    uow: BudgetsUnitOfWork,
+) -> InitiativePosition:
+    """Pay part of the reservation out; never more than is reserved and unpaid."""
+    _, budget = await _reserved_allocation(uow, municipality, initiative_id)
+    position = await uow.ledger.position(budget.id, initiative_id)
+    entry = payments.disburse(
+        budget,
+        position,
+        initiative_id=initiative_id,
+        amount_cents=command.amount_cents,
+        now=_now(),
+        recorded_by=recorded_by,
+        note=command.note,
+    )
+    return await _book(uow, budget, entry, None)
+
+
+async def report_spending(
+    command: commands.ReportSpending,
+    *,
+    municipality: str,
+    initiative_id: str,
+    recorded_by: str,
+    uow: BudgetsUnitOfWork,
+) -> InitiativePosition:
+    """Account for money paid out with the actual costs of one cost line."""
+    _, budget = await _reserved_allocation(uow, municipality, initiative_id)
+    position = await uow.ledger.position(budget.id, initiative_id)
+    entry = payments.report_spending(
+        budget,
+        position,
+        initiative_id=initiative_id,
+        cost_line=command.cost_line,
+        amount_cents=command.amount_cents,
+        now=_now(),
+        recorded_by=recorded_by,
+        note=command.note,
+    )
+    plan = dict((await uow.cost_plans.lines(municipality, [initiative_id])).get(initiative_id, []))
+    return await _book(uow, budget, entry, None, planned_cents=plan.get(command.cost_line))
+
+
+async def plan_costs(
+    command: commands.PlanCosts, *, municipality: str, initiative_id: str, uow: BudgetsUnitOfWork
+) -> list[commands.PlannedCostLine]:
+    """Record an initiative's cost plan; its lines add up to at most what was reserved."""
+    allocation, _ = await _reserved_allocation(uow, municipality, initiative_id)
+    names = [line.cost_line for line in command.lines]
+    if len(set(names)) != len(names):
+        raise payments.InvalidPayment("lines", "every cost line is named once")
+    planned = sum(line.planned_cents for line in command.lines)
+    if planned > allocation.amount_cents:
+        raise payments.InvalidPayment(
+            "lines",
+            f"the plan adds up to {euros(planned)}, more than the {euros(allocation.amount_cents)} "
+            "reserved",
+        )
+    await uow.cost_plans.replace(
+        municipality,
+        initiative_id,
+        [(line.cost_line, line.planned_cents) for line in command.lines],
+    )
+    return list(command.lines)
+
+
+async def correct_ledger(
+    command: commands.CorrectLedger,
+    *,
+    municipality: str,
+    budget_id: str,
+    recorded_by: str,
+    uow: BudgetsUnitOfWork,
+) -> LedgerEntry:
+    """Correct a budget's ledger with a new entry; the entries before it stay as they were."""
+    budget = await uow.budgets.get(municipality, budget_id, lock=True)
+    if budget is None:
+        raise BudgetNotFound(f"no budget {budget_id} in {municipality}")
+    balances = await uow.ledger.balances(budget.id)
+    if (command.corrects_entry_id is None) == (command.increase_funding is None):
+        raise payments.InvalidPayment(
+            "corrects_entry_id",
+            "give either corrects_entry_id (to reverse an entry) or increase_funding",
+        )
+    if command.corrects_entry_id is None:
+        assert command.increase_funding is not None
+        entry = payments.change_funding(
+            budget,
+            balances,
+            amount_cents=command.amount_cents,
+            increase=command.increase_funding,
+            now=_now(),
+            recorded_by=recorded_by,
+            note=command.note,
+        )
+    else:
+        corrected = await uow.ledger.entry(budget.id, command.corrects_entry_id)
+        if corrected is None:
+            raise payments.InvalidPayment(
+                "corrects_entry_id", f"budget {budget_id} has no entry {command.corrects_entry_id}"
+            )
+        position = (
+            await uow.ledger.position(budget.id, corrected.initiative_id)
+            if corrected.initiative_id
+            else None
+        )
+        entry = payments.reverse(
+            budget,
+            balances,
+            corrected,
+            already_reversed_cents=await uow.ledger.reversed_cents(command.corrects_entry_id),
+            position=position,
+            amount_cents=command.amount_cents,
+            now=_now(),
+            recorded_by=recorded_by,
+            note=command.note,
+        )
+    uow.ledger.append(entry)
+    return entry
+
+
+async def _book(
+    uow: BudgetsUnitOfWork,
+    budget: Budget,
+    entry: LedgerEntry,
+    cause: Envelope | None,
+    *,
+    planned_cents: int | None = None,
+) -> InitiativePosition:
+    """Append the entry and publish what it means for the initiative."""
+    uow.ledger.append(entry)
+    assert entry.initiative_id is not None
+    position = await uow.ledger.position(budget.id, entry.initiative_id)
+    balances = await uow.ledger.balances(budget.id)
+    event = integration.ledger_event(entry, position, balances, planned_cents=planned_cents)
+    uow.publish(uow.wrap(event, cause))
+    return position
+
+
+async def release_remaining(
+    municipality: str, initiative_id: str, *, cause: Envelope | None, uow: BudgetsUnitOfWork
+) -> InitiativePosition | None:
+    """A closed initiative gives back what it was reserved and not paid.
+
+    Underspend when something was paid out, withdrawn when nothing was. An initiative
+    without a reservation has nothing to give back.
+    """
+    allocation = await uow.allocations.get(municipality, initiative_id)
+    if allocation is None or not allocation.is_reserved or allocation.budget_id is None:
+        return None
+    budget = await uow.budgets.get(municipality, allocation.budget_id, lock=True)
+    assert budget is not None
+    position = await uow.ledger.position(budget.id, initiative_id)
+    reason = ReleaseReason.UNDERSPEND if position.disbursed_cents else ReleaseReason.WITHDRAWN
+    return await release_funds(
+        commands.ReleaseFunds(reason=reason),
+        municipality=municipality,
+        initiative_id=initiative_id,
+        recorded_by=None,
+        uow=uow,
+        cause=cause,
+    )

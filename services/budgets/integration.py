@@ -1,13 +1,19 @@
-"""Domain events of an allocation -> the public contract's events (the only place they meet)."""
+"""Domain facts -> the public contract's events (the only place they meet)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import datetime
 
 from services.budgets.domain import events
-from services.budgets.domain.model import Allocation
+from services.budgets.domain.model import Allocation, Balances, Budget, EntryKind, LedgerEntry
+from services.budgets.domain.payments import InitiativePosition
+from services.budgets.domain.rounds import Ballot, BudgetingRound, Phase, RoundResults
 from shared.contracts import budgets as contract
 from shared.contracts.base import EventData
+
+PSEUDONYMOUS = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def to_contract(event: events.DomainEvent) -> EventData:
@@ -37,3 +43,115 @@ def to_contract(event: events.DomainEvent) -> EventData:
 
 def contract_events(allocation: Allocation) -> Iterable[EventData]:
     return [to_contract(event) for event in allocation.pending_events]
+
+
+def _pseudonymous(subject: str | None) -> str | None:
+    # Token subjects are pseudonymous ids; anything else is left out rather than published.
+    if subject is None or not PSEUDONYMOUS.fullmatch(subject):
+        return None
+    return subject
+
+
+def budget_opened(budget: Budget, opening: LedgerEntry) -> contract.BudgetOpened:
+    return contract.BudgetOpened(
+        municipality=budget.municipality,
+        budget_id=budget.id,
+        kind=budget.kind.value,
+        neighbourhood=budget.neighbourhood,
+        year=budget.year,
+        opening_amount_cents=opening.amount_cents,
+        max_per_initiative_cents=budget.max_per_initiative_cents,
+        opened_at=budget.opened_at,
+    )
+
+
+def ledger_event(
+    entry: LedgerEntry,
+    position: InitiativePosition,
+    balances: Balances,
+    *,
+    planned_cents: int | None = None,
+) -> EventData:
+    """The event announcing a release, disbursement or spending report of an initiative."""
+    assert entry.initiative_id is not None
+    common = {
+        "municipality": entry.municipality,
+        "initiative_id": entry.initiative_id,
+        "budget_id": entry.budget_id,
+        "amount_cents": entry.amount_cents,
+    }
+    match entry.kind:
+        case EntryKind.RELEASED:
+            assert entry.release_reason is not None
+            return contract.FundsReleased(
+                **common,
+                reason=contract.ReleaseReason(entry.release_reason.value),
+                still_reserved_cents=position.committed_cents,
+                available_after_cents=max(0, balances.available_cents),
+            )
+        case EntryKind.DISBURSED:
+            return contract.FundsDisbursed(
+                **common,
+                disbursed_total_cents=position.disbursed_cents,
+                still_reserved_cents=position.committed_cents,
+                recorded_by=_pseudonymous(entry.recorded_by),
+            )
+        case EntryKind.SPENDING_REPORTED:
+            return contract.SpendingReported(
+                **common,
+                description=entry.note,
+                cost_line=entry.cost_line,
+                planned_cents=planned_cents,
+                spent_total_cents=position.spent_cents,
+            )
+    raise TypeError(f"no contract event for a {entry.kind} entry")
+
+
+def round_phase_changed(
+    round_: BudgetingRound, previous: Phase, at: datetime
+) -> contract.RoundPhaseChanged:
+    return contract.RoundPhaseChanged(
+        municipality=round_.municipality,
+        round_id=round_.id,
+        neighbourhood=round_.neighbourhood,
+        previous_phase=previous.value,
+        phase=round_.phase.value,
+        changed_at=at,
+    )
+
+
+def ballot_cast(round_: BudgetingRound, ballot: Ballot, replaced: bool) -> contract.BallotCast:
+    """The ballot's receipt: who voted (pseudonymously) and how, never what they chose."""
+    return contract.BallotCast(
+        municipality=round_.municipality,
+        round_id=round_.id,
+        neighbourhood=round_.neighbourhood,
+        voter_id=ballot.voter_id,
+        channel=ballot.channel.value,
+        replaced_earlier=replaced,
+        cast_at=ballot.cast_at,
+    )
+
+
+def round_results_published(
+    round_: BudgetingRound, results: RoundResults
+) -> contract.RoundResultsPublished:
+    return contract.RoundResultsPublished(
+        municipality=round_.municipality,
+        round_id=round_.id,
+        neighbourhood=round_.neighbourhood,
+        rule=results.rule.value,
+        ballots=results.ballots,
+        budget_cents=results.budget_cents,
+        funded_cost_cents=results.funded_cost_cents,
+        projects=[
+            contract.ProjectOutcome(
+                project_id=p.project_id,
+                title=p.title,
+                cost_cents=p.cost_cents,
+                votes=p.votes,
+                funded=p.funded,
+            )
+            for p in results.projects
+        ],
+    )

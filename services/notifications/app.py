@@ -6,17 +6,22 @@ from fastapi import FastAPI
 
 from services.notifications.bootstrap import bootstrap
 from services.notifications.entrypoints.api import router
+from services.notifications.fanout import Bell
 from services.notifications.settings import NotificationsSettings
 from shared.runtime import create_service_app
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
-    runtime = bootstrap(settings)
-    return create_service_app(
+    feed_bell = Bell()
+    runtime = bootstrap(settings, feed_bell=feed_bell)
+    app = create_service_app(
         runtime,
         title="Inspraak notifications",
         description="Tells residents, initiators and council members what happened, "
-        "in their language: contacts, erasure, and exactly-once e-mail per event.",
+        "in their language, on their channel (e-mail, SMS, in-app feed), with digests and "
+        "quiet hours; and systems through signed CloudEvents webhooks.",
         routers=[router],
     )
+    app.state.feed_bell = feed_bell
+    return app

@@ -9,20 +9,30 @@ from pydantic import ValidationError
 
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.domain.exceptions import NotificationError
+from services.notifications.domain.model import DigestSchedule
 from services.notifications.entrypoints import consumers
+from services.notifications.fanout import Bell, FanoutWorker
 from services.notifications.mailer import Mailer, SmtpMailer
 from services.notifications.persistence.tables import messaging
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
 from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings
+from services.notifications.sms import HttpSmsGateway, SmsGateway
+from services.notifications.webhooks import WebhookDispatcher
 from shared.messaging.consumer import BatchConsumer
 from shared.runtime import Runtime, create_runtime
 
 
-def bootstrap(settings: NotificationsSettings, mailer: Mailer | None = None) -> Runtime:
+def bootstrap(
+    settings: NotificationsSettings,
+    mailer: Mailer | None = None,
+    sms: SmsGateway | None = None,
+    feed_bell: Bell | None = None,
+) -> Runtime:
     runtime = create_runtime(settings, messaging)
     renderer = Renderer(settings.public_base_url)
-    dispatch_signal = asyncio.Event()
+    dispatch_signal, webhook_signal = asyncio.Event(), asyncio.Event()
+    fanout_signal, feed_signal = Bell(), feed_bell or Bell()
     unit_of_work = partial(
         NotificationsUnitOfWork,
         runtime.sessions,
@@ -31,6 +41,10 @@ def bootstrap(settings: NotificationsSettings, mailer: Mailer | None = None) -> 
         runtime.outbox_signal,
         renderer=renderer,
         dispatch_signal=dispatch_signal,
+        webhook_signal=webhook_signal,
+        fanout_signal=fanout_signal,
+        feed_signal=feed_signal,
+        digests=DigestSchedule(hour=settings.digest_hour, weekday=settings.digest_weekday),
     )
     runtime.unit_of_work = unit_of_work
     consumer = BatchConsumer(
@@ -49,6 +63,16 @@ def bootstrap(settings: NotificationsSettings, mailer: Mailer | None = None) -> 
         renderer=renderer,
         settings=settings,
         signal=dispatch_signal,
+        sms=sms or HttpSmsGateway.from_settings(settings),
     )
-    runtime.background.append(dispatcher.run)
+    webhooks = WebhookDispatcher(
+        unit_of_work=unit_of_work, settings=settings, signal=webhook_signal
+    )
+    fanout = FanoutWorker(
+        unit_of_work=unit_of_work,
+        batch_size=settings.fanout_batch_size,
+        idle_seconds=settings.dispatch_idle_seconds,
+        signal=fanout_signal,
+    )
+    runtime.background += [dispatcher.run, webhooks.run, fanout.run]
     return runtime

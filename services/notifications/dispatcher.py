@@ -21,13 +21,21 @@ from email.utils import format_datetime, parseaddr
 
 from prometheus_client import Counter
 
+from services.notifications import handlers
 from services.notifications.domain import events
-from services.notifications.domain.model import Contact, Message, RetryPolicy, message_id
+from services.notifications.domain.model import (
+    Channel,
+    Contact,
+    Message,
+    RetryPolicy,
+    message_id,
+)
 from services.notifications.integration import to_contract
 from services.notifications.mailer import DeliveryError, Mailer
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
 from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings
+from services.notifications.sms import NoSmsGateway, SmsGateway
 from shared.contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,8 @@ def build_email(
     email = EmailMessage()
     # Body first: set_content() drops every Content-* header set before it.
     email.set_content(message.body)
+    if message.html:
+        email.add_alternative(message.html, subtype="html")
     email["From"] = sender
     email["To"] = contact.email
     email["Subject"] = message.subject
@@ -73,9 +83,11 @@ class Dispatcher:
         settings: NotificationsSettings,
         signal: asyncio.Event | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        sms: SmsGateway | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._mailer = mailer
+        self._sms = sms or NoSmsGateway()
         self._renderer = renderer
         self._clock = clock
         self._batch_size = settings.dispatch_batch_size
@@ -97,6 +109,7 @@ class Dispatcher:
         failures = 0
         while not self._stopping.is_set():
             try:
+                await self.bundle_digests()
                 claimed = await self.dispatch_batch()
                 failures = 0
             except Exception:
@@ -115,6 +128,19 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.signal.wait(), seconds)
         self.signal.clear()
+
+    async def bundle_digests(self) -> int:
+        """Compose the digests that are due; they are sent by the next dispatch sweeps."""
+        total = 0
+        while True:
+            async with self._unit_of_work() as uow:
+                bundled = await handlers.bundle_digests(
+                    uow, now=self._clock(), limit=self._batch_size
+                )
+                await uow.commit()
+            total += bundled
+            if bundled < self._batch_size:
+                return total
 
     async def dispatch_batch(self) -> int:
         """Claim and deliver one batch of due messages; return how many were claimed."""
@@ -156,16 +182,25 @@ class Dispatcher:
                 await uow.commit()
             MESSAGES_DISPATCHED.labels(channel, "undeliverable").inc()
             return
-        unsubscribe_url = self._renderer.unsubscribe_url(message.municipality, message.recipient_id)
-        email = build_email(
-            message,
-            contact,
-            sender=self._sender,
-            domain=self.domain,
-            unsubscribe_url=unsubscribe_url,
-        )
         try:
-            await self._mailer.send(email)
+            if message.channel is Channel.SMS:
+                if not contact.phone:
+                    raise DeliveryError("no phone number for this person", permanent=True)
+                await self._sms.send(
+                    to=contact.phone, text=message.body, key=message.idempotency_key
+                )
+            else:
+                unsubscribe_url = self._renderer.unsubscribe_url(
+                    message.municipality, message.recipient_id
+                )
+                email = build_email(
+                    message,
+                    contact,
+                    sender=self._sender,
+                    domain=self.domain,
+                    unsubscribe_url=unsubscribe_url,
+                )
+                await self._mailer.send(email)
         except DeliveryError as error:
             await self._record_failure(message, error)
             return
@@ -177,6 +212,8 @@ class Dispatcher:
                     channel=channel,
                     cause_event_id=message.cause.event_id,
                     cause_event_type=message.cause.event_type,
+                    message_key=message.idempotency_key,
+                    notice=message.kind.value,
                 )
                 uow.publish(
                     Envelope.wrap(
@@ -197,7 +234,26 @@ class Dispatcher:
         )
         async with self._unit_of_work() as uow:
             if retry_at is None:
-                await uow.messages.mark_failed(message.id, str(error))
+                if await uow.messages.mark_failed(message.id, str(error)):
+                    failed = events.MessageFailed(
+                        municipality=message.municipality,
+                        recipient_id=message.recipient_id,
+                        channel=message.channel.value,
+                        cause_event_id=message.cause.event_id,
+                        cause_event_type=message.cause.event_type,
+                        message_key=message.idempotency_key,
+                        notice=message.kind.value,
+                        attempts=message.attempts,
+                        reason=str(error),
+                    )
+                    uow.publish(
+                        Envelope.wrap(
+                            to_contract(failed),
+                            source=uow.settings.source_urn(message.municipality),
+                            correlationid=message.cause.correlation_id,
+                            causationid=message.cause.event_id,
+                        )
+                    )
             else:
                 await uow.messages.mark_retry(message.id, str(error), retry_at)
             await uow.commit()

@@ -1,18 +1,21 @@
-"""Turns a notice into a message's subject and plain-text body, in the recipient's language.
+"""Turns a notice into a message's subject, plain text, HTML and SMS, in the recipient's language.
 
 Templates live in ``templates/<language>/<notice kind>.txt.j2``. Each sets ``subject`` and
 renders the body: what happened, why the reader gets it, what they can do next, and a link to
-stop receiving messages.
+stop receiving messages. The HTML part is the same text laid out by ``_layout.html.j2`` (with
+autoescaping, so a title can never inject markup), unless ``<notice kind>.html.j2`` exists.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
+from markupsafe import Markup, escape
 
 from services.notifications.domain.model import Language, Notice
 from services.notifications.formatting import euro, local_datetime
@@ -27,6 +30,9 @@ LABELS: dict[Language, dict[str, str]] = {
         "chair": "voorzitter",
         "secretary": "secretaris",
         "member": "lid",
+        "positive": "positief",
+        "negative": "negatief",
+        "conditional": "positief met voorwaarden",
     },
     Language.ENGLISH: {
         "neighbourhood_council": "neighbourhood council",
@@ -37,14 +43,53 @@ LABELS: dict[Language, dict[str, str]] = {
         "chair": "chair",
         "secretary": "secretary",
         "member": "member",
+        "positive": "positive",
+        "negative": "negative",
+        "conditional": "positive with conditions",
     },
 }
+
+
+URL = re.compile(r"https?://[^\s<>\"]+")
+SMS_LIMIT = 320
 
 
 @dataclass(frozen=True)
 class Rendered:
     subject: str
     body: str
+    html: str = ""
+    sms: str = ""
+
+
+def linkify(text: str) -> Markup:
+    """Escape text and make its links clickable."""
+    parts: list[str] = []
+    last = 0
+    for match in URL.finditer(text):
+        parts.append(str(escape(text[last : match.start()])))
+        url = escape(match.group(0))
+        parts.append(f'<a href="{url}">{url}</a>')
+        last = match.end()
+    parts.append(str(escape(text[last:])))
+    return Markup("".join(parts))
+
+
+def blocks(body: str) -> list[dict[str, Any]]:
+    """The plain text's paragraphs as headings (a line ending in '?'), lists and text."""
+    found: list[dict[str, Any]] = []
+    for paragraph in body.strip().split("\n\n"):
+        lines = [line for line in paragraph.splitlines() if line.strip()]
+        if lines and lines[0].endswith("?") and len(lines[0]) < 80:
+            found.append({"kind": "heading", "text": lines[0]})
+            lines = lines[1:]
+        items = [line[2:] for line in lines if line.startswith("- ")]
+        text = [line for line in lines if not line.startswith("- ")]
+        if text:
+            found.append({"kind": "text", "lines": text})
+        if items:
+            found.append({"kind": "list", "items": items})
+    return found
 
 
 class Renderer:
@@ -53,12 +98,14 @@ class Renderer:
     def __init__(self, public_base_url: str) -> None:
         self._base_url = public_base_url.rstrip("/")
         self._environments = {language: self._environment(language) for language in Language}
+        self._html = {language: self._environment(language, html=True) for language in Language}
 
     @staticmethod
-    def _environment(language: Language) -> Environment:
+    def _environment(language: Language, *, html: bool = False) -> Environment:
         environment = Environment(
             loader=PackageLoader("services.notifications", "templates"),
-            autoescape=False,  # plain text: escaping would put '&amp;' in front of readers
+            # Plain text is not escaped: '&amp;' would be put in front of readers.
+            autoescape=html,
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -68,7 +115,11 @@ class Renderer:
         environment.filters["euro"] = partial(euro, language=language)
         environment.filters["local_datetime"] = partial(local_datetime, language=language)
         environment.filters["label"] = lambda value: labels.get(str(value), str(value))
+        environment.filters["linkify"] = linkify
         return environment
+
+    def feed_url(self, municipality: str) -> str:
+        return f"{self._base_url}/{quote(municipality)}/berichten"
 
     def unsubscribe_url(self, municipality: str, person_id: str) -> str:
         query = urlencode({"person": person_id})
@@ -76,7 +127,10 @@ class Renderer:
 
     def links(self, municipality: str, notice: Notice) -> dict[str, str]:
         base = f"{self._base_url}/{quote(municipality)}"
-        links = {"unsubscribe_url": self.unsubscribe_url(municipality, notice.recipient_id)}
+        links = {
+            "unsubscribe_url": self.unsubscribe_url(municipality, notice.recipient_id),
+            "feed_url": self.feed_url(municipality),
+        }
         if "request_id" in notice.facts:
             links["advice_request_url"] = (
                 f"{base}/advice-requests/{quote(str(notice.facts['request_id']))}"
@@ -102,4 +156,21 @@ class Renderer:
         if not subject:
             raise ValueError(f"template for {notice.kind.value} ({language.value}) sets no subject")
         body = str(module).strip() + "\n"
-        return Rendered(subject=subject, body=body)
+        html = self._render_html(notice, language, {**context, "subject": subject}, body)
+        links = self.links(municipality, notice)
+        link = next(
+            (links[name] for name in ("advice_request_url", "initiative_url") if name in links),
+            links["feed_url"],
+        )
+        sms = f"{subject[: SMS_LIMIT - len(link) - 1]} {link}"
+        return Rendered(subject=subject, body=body, html=html, sms=sms)
+
+    def _render_html(
+        self, notice: Notice, language: Language, context: dict[str, Any], body: str
+    ) -> str:
+        environment = self._html[language]
+        try:
+            template = environment.get_template(f"{language.value}/{notice.kind.value}.html.j2")
+        except TemplateNotFound:
+            template = environment.get_template(f"{language.value}/_layout.html.j2")
+        return template.render({**context, "blocks": blocks(body), "language": language.value})

@@ -99,13 +99,40 @@ async def available(runtime: Runtime, budget: Budget) -> int:
         return (await uow.ledger.balances(budget.id)).available_cents
 
 
-async def published(runtime: Runtime) -> list[Envelope]:
-    """What the unit of work left in the outbox for the relay, oldest first."""
+async def published(runtime: Runtime, *, with_openings: bool = False) -> list[Envelope]:
+    """What the unit of work left in the outbox for the relay, oldest first.
+
+    Budgets announce their opening too; most tests here look only at what follows.
+    """
     outbox = runtime.tables.outbox
     async with runtime.engine.connect() as connection:
         rows = (await connection.execute(select(outbox).order_by(outbox.c.id))).all()
     envelopes = [parse_record(decode_headers(row.headers), row.value) for row in rows]
-    return [envelope for envelope in envelopes if envelope is not None]
+    return [
+        envelope
+        for envelope in envelopes
+        if envelope is not None
+        and (with_openings or not isinstance(envelope.data, contract.BudgetOpened))
+    ]
+
+
+async def test_opening_a_budget_announces_it_keyed_by_the_budget(runtime: Runtime) -> None:
+    budget = await open_neighbourhood_budget(runtime, 100_000)
+    fund = await open_fund(runtime, 500_000, ceiling=50_000)
+
+    first, second = await published(runtime, with_openings=True)
+
+    assert isinstance(first.data, contract.BudgetOpened)
+    assert isinstance(second.data, contract.BudgetOpened)
+    assert first.partitionkey == first.subject == budget.id
+    assert (first.data.kind, first.data.neighbourhood, first.data.year) == (
+        "neighbourhood_budget",
+        NEIGHBOURHOOD,
+        2026,
+    )
+    assert first.data.opening_amount_cents == 100_000
+    assert second.data.budget_id == fund.id
+    assert (second.data.neighbourhood, second.data.max_per_initiative_cents) == (None, 50_000)
 
 
 async def test_an_initiative_is_reserved_once_however_many_events_approve_it(

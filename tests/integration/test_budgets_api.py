@@ -66,6 +66,7 @@ async def test_a_budget_holder_opens_a_neighbourhood_budget_with_its_balances(
         "reserved_cents": 0,
         "released_cents": 0,
         "disbursed_cents": 0,
+        "spent_cents": 0,
         "committed_cents": 0,
         "available_cents": 2_500_000,
     }

@@ -15,6 +15,7 @@ from services.budgets import handlers
 from services.budgets.bootstrap import bootstrap
 from services.budgets.domain import commands
 from services.budgets.domain.model import Allocation, AllocationOutcome, Budget, BudgetKind
+from services.budgets.domain.payments import InvalidPayment
 from services.budgets.persistence.tables import messaging
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
 from services.budgets.settings import BudgetsSettings
@@ -145,7 +146,7 @@ async def test_concurrent_approvals_of_one_initiative_reserve_it_once(runtime: R
     assert await reserved_in_database(runtime, budget) == 100_000
     async with runtime.engine.connect() as connection:
         outbox_rows = await connection.scalar(text("SELECT count(*) FROM outbox"))
-    assert outbox_rows == 1  # one BudgetAllocated, not ten
+    assert outbox_rows == 2  # BudgetOpened, then one BudgetAllocated, not ten
 
 
 @pytest.mark.parametrize(
@@ -167,3 +168,35 @@ async def test_postgresql_refuses_to_change_or_remove_ledger_entries(
 
     async with unit_of_work(runtime) as uow:
         assert (await uow.ledger.balances(budget.id)).available_cents == OPENING
+
+
+async def disburse(runtime: Runtime, initiative_id: str, amount: int) -> bool:
+    async with unit_of_work(runtime) as uow:
+        try:
+            await handlers.disburse_funds(
+                commands.DisburseFunds(amount_cents=amount),
+                municipality="GM0362",
+                initiative_id=initiative_id,
+                recorded_by="holder-1",
+                uow=uow,
+            )
+        except InvalidPayment:
+            return False
+        await uow.commit()
+    return True
+
+
+async def test_concurrent_disbursements_never_pay_more_than_the_reservation(
+    runtime: Runtime,
+) -> None:
+    budget = await open_budget(runtime)
+    await allocate(runtime, "initiative-1", 100_000)
+
+    paid = await asyncio.gather(*(disburse(runtime, "initiative-1", 15_000) for _ in range(20)))
+
+    assert paid.count(True) == 100_000 // 15_000 == 6
+    async with unit_of_work(runtime) as uow:
+        balances = await uow.ledger.balances(budget.id)
+        position = await uow.ledger.position(budget.id, "initiative-1")
+    assert balances.disbursed_cents == position.disbursed_cents == 90_000
+    assert position.committed_cents == 10_000

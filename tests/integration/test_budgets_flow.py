@@ -103,6 +103,8 @@ async def test_approved_initiatives_are_allocated_or_rejected_with_the_shortfall
             "/v1/municipalities/GM0362/allocations/initiative-c", headers=token(Role.RESIDENT)
         )
 
+    opened, *envelopes = envelopes
+    assert isinstance(opened.data, contract.BudgetOpened) and opened.subject == budget_id
     assert [e.subject for e in envelopes] == ["initiative-a", "initiative-b"]
     allocated, rejected = (e.data for e in envelopes)
     assert isinstance(allocated, contract.BudgetAllocated)
@@ -125,3 +127,89 @@ async def test_approved_initiatives_are_allocated_or_rejected_with_the_shortfall
     assert budget["balances"]["reserved_cents"] == 60_000
     assert budget["balances"]["available_cents"] == 40_000
     assert allocation_c.status_code == 404  # a rejected initiative asks for no money
+
+
+def closed(initiative_id: str) -> Envelope:
+    data = initiatives.InitiativeClosed(
+        municipality="GM0362", initiative_id=initiative_id, reason="Klaar: de bankjes staan er."
+    )
+    return Envelope.wrap(data, source=INITIATIVES_SOURCE)
+
+
+async def test_from_approval_to_payment_to_spending_report_to_release_on_close(
+    kafka: str, namespace: str, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
+    await asyncio.to_thread(create_test_topics, kafka, namespace, 1)
+    await asyncio.to_thread(upgrade_to_head, "budgets", url)
+    app = create_app(
+        settings_for(BudgetsSettings, kafka=kafka, namespace=namespace, database_url=url)
+    )
+    holder = token(Role.BUDGET_HOLDER, subject="holder-1")
+    money = "/v1/municipalities/GM0362/allocations/initiative-a"
+    topic = f"{namespace}budgets.events.v1"
+
+    async with running(app) as client:
+        response = await client.post(
+            BUDGETS,
+            headers=holder,
+            json={
+                "kind": "neighbourhood_budget",
+                "neighbourhood": "BU03620001",
+                "year": 2026,
+                "opening_amount_cents": 100_000,
+            },
+        )
+        budget_id = response.json()["id"]
+        await publish(kafka, f"{namespace}initiatives.events.v1", [decided("initiative-a", 60_000)])
+        await asyncio.to_thread(read_envelopes, kafka, topic, until=lambda seen: len(seen) == 2)
+
+        plan = await client.put(
+            f"{money}/cost-plan",
+            headers=holder,
+            json={
+                "lines": [
+                    {"cost_line": "bankjes", "planned_cents": 45_000},
+                    {"cost_line": "plaatsing", "planned_cents": 15_000},
+                ]
+            },
+        )
+        paid = await client.post(
+            f"{money}/disbursements", headers=holder, json={"amount_cents": 50_000}
+        )
+        spent = await client.post(
+            f"{money}/spending",
+            headers=holder,
+            json={"cost_line": "bankjes", "amount_cents": 47_500, "note": "factuur 2026-114"},
+        )
+        await publish(kafka, f"{namespace}initiatives.events.v1", [closed("initiative-a")])
+        envelopes = await asyncio.to_thread(
+            read_envelopes, kafka, topic, until=lambda seen: len(seen) == 5
+        )
+        budget = (await client.get(f"{BUDGETS}/{budget_id}", headers=holder)).json()
+
+    assert [plan.status_code, paid.status_code, spent.status_code] == [200, 201, 201], spent.text
+    assert [type(e.data) for e in envelopes] == [
+        contract.BudgetOpened,
+        contract.BudgetAllocated,
+        contract.FundsDisbursed,
+        contract.SpendingReported,
+        contract.FundsReleased,
+    ]
+    disbursed, reported, released = (e.data for e in envelopes[2:])
+    assert isinstance(disbursed, contract.FundsDisbursed)
+    assert (disbursed.amount_cents, disbursed.still_reserved_cents) == (50_000, 10_000)
+    assert disbursed.recorded_by == "holder-1"
+    assert isinstance(reported, contract.SpendingReported)
+    assert (reported.cost_line, reported.amount_cents, reported.planned_cents) == (
+        "bankjes",
+        47_500,
+        45_000,
+    )
+    assert isinstance(released, contract.FundsReleased)
+    assert (released.amount_cents, released.reason) == (10_000, "underspend")
+    assert released.available_after_cents == 50_000
+    assert envelopes[4].causationid != envelopes[3].id  # caused by the closing event
+    assert budget["balances"]["available_cents"] == 50_000
+    assert budget["balances"]["disbursed_cents"] == 50_000
+    assert budget["balances"]["spent_cents"] == 47_500

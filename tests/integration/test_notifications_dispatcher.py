@@ -173,7 +173,7 @@ async def test_a_sent_message_is_marked_sent_and_delivery_is_published_in_one_go
     assert email["List-Unsubscribe"] == (
         "<https://inspraak.example.nl/GM0362/notifications/unsubscribe?person=resident-1>"
     )
-    assert "Geen ruimte in het park." in email.get_content()
+    assert "Geen ruimte in het park." in email.get_body(("plain",)).get_content()
     [row] = await outbox_rows(runtime)
     attributes = ce_attributes(decode_headers(row.headers))
     assert attributes["type"] == "nl.inspraak.notifications.message-delivered"
@@ -185,7 +185,12 @@ async def test_a_sent_message_is_marked_sent_and_delivery_is_published_in_one_go
         "channel": "email",
         "cause_event_id": "decided-resident-1",
         "cause_event_type": "nl.inspraak.initiatives.initiative-decided",
+        "message_key": message.idempotency_key,
+        "notice": "initiative_rejected",
     }
+    assert email.get_content_type() == "multipart/alternative"
+    html = email.get_body(("html",))
+    assert html is not None and "Geen ruimte in het park." in html.get_content()
     # Nothing is due any more: a second sweep sends nothing.
     assert await dispatcher(runtime, mailer, clock).dispatch_batch() == 0
     assert len(mailer.sent) == 1
@@ -222,7 +227,22 @@ async def test_a_refused_send_is_retried_with_backoff_and_fails_after_the_last_a
     assert (message.status, message.attempts) == (MessageStatus.FAILED, 3)
     clock.advance(10_000)
     assert await worker.dispatch_batch() == 0
-    assert mailer.sent == [] and await outbox_rows(runtime) == []
+    assert mailer.sent == []
+    [row] = await outbox_rows(runtime)  # the failure is told, once
+    attributes = ce_attributes(decode_headers(row.headers))
+    assert attributes["type"] == "nl.inspraak.notifications.message-failed"
+    assert attributes["causationid"] == "decided-resident-2"
+    assert json.loads(row.value) == {
+        "municipality": M,
+        "recipient_id": "resident-2",
+        "channel": "email",
+        "cause_event_id": "decided-resident-2",
+        "cause_event_type": "nl.inspraak.initiatives.initiative-decided",
+        "message_key": message.idempotency_key,
+        "notice": "initiative_rejected",
+        "attempts": 3,
+        "reason": "451 try later",
+    }
 
 
 async def test_a_permanent_refusal_fails_at_once(sqlite_runtime: Runtime) -> None:

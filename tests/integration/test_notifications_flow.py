@@ -219,9 +219,10 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
     )
     assert english["Message-ID"] != dutch["Message-ID"]
     assert dutch["Subject"] == "Vraag om advies: Bankjes in het park"
-    assert "vrijdag 9 januari 2026 om 17.00 uur" in dutch.get_content()
+    assert "vrijdag 9 januari 2026 om 17.00 uur" in dutch.get_body(("plain",)).get_content()
     assert english["Subject"] == "Request for advice: Bankjes in het park"
-    assert "Friday 9 January 2026 at 17:00 (Amsterdam time)" in english.get_content()
+    english_text = english.get_body(("plain",)).get_content()
+    assert "Friday 9 January 2026 at 17:00 (Amsterdam time)" in english_text
 
     assert len(delivered) == 3
     assert {e.type for e in delivered} == {notifications.MessageDelivered.event_type()}

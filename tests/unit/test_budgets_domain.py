@@ -182,6 +182,7 @@ def test_balances_are_derived_from_every_kind_of_entry() -> None:
         reserved_cents=70_000,
         released_cents=5_000,
         disbursed_cents=30_000,
+        spent_cents=0,
         committed_cents=35_000,
         available_cents=42_500,
     )

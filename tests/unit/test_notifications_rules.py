@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from services.notifications.domain import commands, rules
 from services.notifications.domain.model import (
+    Audience,
     Cause,
     Channel,
     Contact,
     CouncilMember,
+    DigestSchedule,
+    Frequency,
     InitiativeView,
     Language,
     Message,
     MessageStatus,
     Notice,
     NoticeKind,
+    Preferences,
+    QuietHours,
     RetryPolicy,
+    WebhookSubscription,
+    delivery_id,
     idempotency_key,
     message_id,
+    push_schedule,
+    signature,
 )
 
 NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -69,26 +78,72 @@ def decided_view(decision: str | None = "approved") -> InitiativeView:
     )
 
 
-def test_advice_request_tells_every_current_member_of_that_council_once() -> None:
-    members = [
-        member("m-2", role="chair"),
-        member("m-1"),
-        member("m-1"),
-        member("m-9", council_id="council-2"),
-    ]
-
-    notices = rules.advice_requested(advice_requested(), members)
-
-    assert [n.recipient_id for n in notices] == ["m-1", "m-2"]
-    assert {n.kind for n in notices} == {NoticeKind.ADVICE_REQUESTED}
-    chair = notices[1]
-    assert chair.facts["member_role"] == "chair"
-    assert chair.facts["deadline"] == NOW + timedelta(days=14)
-    assert chair.facts["title"] == "Bankjes in het park"
+def rule(municipality: str = "*", **overrides: object) -> rules.Rule:
+    values: dict[str, object] = {
+        "municipality": municipality,
+        "event_type": rules.INITIATIVE_DECIDED,
+        "audience": Audience.SUPPORTERS,
+        "notice": NoticeKind.SUPPORTED_INITIATIVE_DECIDED,
+    }
+    values.update(overrides)
+    return rules.Rule.model_validate(values)
 
 
-def test_advice_request_to_a_council_without_known_members_tells_nobody() -> None:
-    assert rules.advice_requested(advice_requested(), []) == []
+def test_the_defaults_tell_each_audience_of_the_workflow() -> None:
+    told = {(r.event_type, r.audience, r.notice) for r in rules.DEFAULT_RULES}
+    assert (rules.ADVICE_REQUESTED, Audience.COUNCIL_MEMBERS, NoticeKind.ADVICE_REQUESTED) in told
+    assert (rules.ADVICE_OVERDUE, Audience.COUNCIL_MEMBERS, NoticeKind.ADVICE_OVERDUE) in told
+    assert (
+        rules.ADVICE_ROUND_COMPLETED,
+        Audience.COUNCIL_OFFICERS,
+        NoticeKind.ADVICE_ESCALATED,
+    ) in told
+    assert (
+        rules.INITIATIVE_READY_FOR_DECISION,
+        Audience.BUDGET_HOLDERS,
+        NoticeKind.READY_FOR_DECISION,
+    ) in told
+    assert (
+        rules.INITIATIVE_DECIDED,
+        Audience.SUPPORTERS,
+        NoticeKind.SUPPORTED_INITIATIVE_DECIDED,
+    ) in told
+    assert all(r.municipality == rules.ALL_MUNICIPALITIES for r in rules.DEFAULT_RULES)
+
+
+def test_a_municipality_overrides_a_default_and_other_municipalities_keep_it() -> None:
+    stored = [rule(), rule("GM0362", enabled=False)]
+
+    assert rules.effective_rules(stored, "GM0362", rules.INITIATIVE_DECIDED) == []
+    assert rules.effective_rules(stored, "GM0363", rules.INITIATIVE_DECIDED) == [rule()]
+    assert rules.effective_rules(stored, "GM0363", rules.ADVICE_REQUESTED) == []
+
+
+def test_a_municipality_adds_an_audience_the_defaults_do_not_have() -> None:
+    extra = rule("GM0362", audience=Audience.BUDGET_HOLDERS)
+
+    found = rules.effective_rules([rule(), extra], "GM0362", rules.INITIATIVE_DECIDED)
+
+    assert {r.audience for r in found} == {Audience.SUPPORTERS, Audience.BUDGET_HOLDERS}
+
+
+@pytest.mark.parametrize(
+    ("facts", "applies"),
+    [
+        ({"decision": "rejected"}, True),
+        ({"decision": "approved"}, False),
+        ({}, False),
+    ],
+)
+def test_a_condition_compares_the_events_facts(facts: dict[str, object], applies: bool) -> None:
+    rejected_only = rule(condition={"decision": "rejected"})
+    assert rejected_only.applies_to(facts) is applies
+
+
+def test_a_boolean_fact_matches_true_and_false() -> None:
+    escalated = rule(condition={"closed_after_escalation": "true"})
+    assert escalated.applies_to({"closed_after_escalation": True})
+    assert not escalated.applies_to({"closed_after_escalation": False})
 
 
 def test_budget_notices_wait_until_the_decision_is_known() -> None:
@@ -97,54 +152,111 @@ def test_budget_notices_wait_until_the_decision_is_known() -> None:
     assert not rules.needs_decision_first(decided_view("approved"))
 
 
-def test_budget_allocated_tells_the_initiator_the_decision_and_the_amount() -> None:
-    command = commands.NotifyBudgetAllocated(
-        cause=CAUSE, initiative_id="init-1", budget_id="budget-1", amount_cents=125_000
+WINTER_EVENING = datetime(2026, 1, 14, 22, 30, tzinfo=UTC)  # 23:30 in Amsterdam
+QUIET = QuietHours(start=time(22, 0), end=time(7, 30))
+SCHEDULE = DigestSchedule(hour=8, weekday=0)
+
+
+def test_quiet_hours_across_midnight_hold_a_message_until_they_end() -> None:
+    released = QUIET.release(WINTER_EVENING)
+    assert released == datetime(2026, 1, 15, 6, 30, tzinfo=UTC)  # 07:30 Amsterdam
+    morning = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    assert QUIET.release(morning) == morning
+    early = datetime(2026, 1, 15, 5, 0, tzinfo=UTC)  # 06:00 Amsterdam, still quiet
+    assert QUIET.release(early) == released
+
+
+def test_digests_go_out_at_the_next_daily_or_weekly_run_in_amsterdam_time() -> None:
+    wednesday = WINTER_EVENING
+    assert SCHEDULE.next_run(Frequency.DAILY, wednesday) == datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
+    assert SCHEDULE.next_run(Frequency.WEEKLY, wednesday) == datetime(2026, 1, 19, 7, 0, tzinfo=UTC)
+    summer_morning = datetime(2026, 6, 15, 5, 0, tzinfo=UTC)  # Monday 07:00 CEST
+    assert SCHEDULE.next_run(Frequency.WEEKLY, summer_morning) == datetime(
+        2026, 6, 15, 6, 0, tzinfo=UTC
     )
 
-    [notice] = rules.budget_allocated(command, decided_view())
 
-    assert notice.recipient_id == "resident-7"
-    assert notice.kind is NoticeKind.BUDGET_ALLOCATED
-    assert notice.facts["amount_cents"] == 125_000
-    assert notice.facts["reasons"] == "Past bij het buurtplan."
-    assert notice.facts["conditions"] == ["Overleg met de buren"]
+def prefs(**values: object) -> Preferences:
+    return Preferences.model_validate({"municipality": "GM0362", "person_id": "p", **values})
 
 
-def test_allocation_rejected_tells_the_initiator_the_shortfall() -> None:
-    command = commands.NotifyAllocationRejected(
-        cause=CAUSE,
-        initiative_id="init-1",
-        requested_cents=125_000,
-        available_cents=25_000,
-        shortfall_cents=100_000,
-        fund_could_cover=False,
-        reason="insufficient funds",
+@pytest.mark.parametrize(
+    ("preferences", "channel", "expected"),
+    [
+        (None, Channel.EMAIL, (MessageStatus.PENDING, WINTER_EVENING)),
+        (None, Channel.SMS, None),
+        (prefs(), Channel.SMS, None),
+        (prefs(sms=True), Channel.SMS, (MessageStatus.PENDING, WINTER_EVENING)),
+        (prefs(frequencies={"advice": "never"}), Channel.EMAIL, None),
+        (
+            prefs(frequencies={"advice": "daily"}),
+            Channel.EMAIL,
+            (MessageStatus.HELD, datetime(2026, 1, 15, 7, 0, tzinfo=UTC)),
+        ),
+        (prefs(sms=True, frequencies={"advice": "weekly"}), Channel.SMS, None),
+        (
+            prefs(quiet_hours={"start": "22:00", "end": "07:30"}),
+            Channel.EMAIL,
+            (MessageStatus.PENDING, datetime(2026, 1, 15, 6, 30, tzinfo=UTC)),
+        ),
+        (
+            prefs(frequencies={"own_initiative": "never"}),
+            Channel.EMAIL,
+            (MessageStatus.PENDING, WINTER_EVENING),
+        ),
+    ],
+)
+def test_preferences_decide_whether_and_when_a_push_message_goes_out(
+    preferences: Preferences | None,
+    channel: Channel,
+    expected: tuple[MessageStatus, datetime] | None,
+) -> None:
+    plan = push_schedule(
+        preferences, NoticeKind.ADVICE_REQUESTED, channel, WINTER_EVENING, SCHEDULE
+    )
+    assert plan == expected
+
+
+def subscription(**values: object) -> WebhookSubscription:
+    return WebhookSubscription.model_validate(
+        {
+            "id": "sub-1",
+            "municipality": "GM0362",
+            "owner_id": "system-1",
+            "callback_url": "http://example.org/hook",
+            "secret": "s" * 32,
+            "created_at": NOW,
+            **values,
+        }
     )
 
-    [notice] = rules.allocation_rejected(command, decided_view())
 
-    assert notice.recipient_id == "resident-7"
-    assert notice.facts["shortfall_cents"] == 100_000
+def test_a_subscription_filters_on_event_type_municipality_and_neighbourhood() -> None:
+    decided = rules.INITIATIVE_DECIDED
+    everything = subscription()
+    assert everything.matches(decided, "GM0362", None)
+    assert not everything.matches(decided, "GM0363", None)
+    typed = subscription(event_types=[decided])
+    assert typed.matches(decided, "GM0362", "BU03620001")
+    assert not typed.matches(rules.ADVICE_REQUESTED, "GM0362", "BU03620001")
+    local = subscription(neighbourhoods=["BU03620001"])
+    assert local.matches(decided, "GM0362", "BU03620001")
+    assert not local.matches(decided, "GM0362", "BU03620002")
+    assert not local.matches(decided, "GM0362", None)
 
 
-@pytest.mark.parametrize(("decision", "told"), [("rejected", True), ("approved", False)])
-def test_only_a_rejection_is_told_at_decision_time(decision: str, told: bool) -> None:
-    command = commands.NotifyInitiativeDecided(
-        cause=CAUSE,
-        initiative_id="init-1",
-        initiator_id="resident-7",
-        title="Bankjes",
-        decision=decision,
-        reasons="Geen plek in het park.",
-    )
+def test_a_delivery_id_is_deterministic_per_event_and_subscription() -> None:
+    first = delivery_id("urn:a", "e-1", "sub-1")
+    assert first == delivery_id("urn:a", "e-1", "sub-1")
+    others = {delivery_id("urn:b", "e-1", "sub-1"), delivery_id("urn:a", "e-1", "sub-2")}
+    assert len({first, *others}) == 3
 
-    notices = rules.initiative_decided(command)
 
-    assert bool(notices) is told
-    if told:
-        assert notices[0].recipient_id == "resident-7"
-        assert notices[0].facts["reasons"] == "Geen plek in het park."
+def test_the_signature_covers_timestamp_and_body() -> None:
+    signed = signature("secret-key-of-16+", 1_700_000_000, b'{"a":1}')
+    assert signed.startswith("sha256=") and len(signed) == 7 + 64
+    assert signed != signature("secret-key-of-16+", 1_700_000_001, b'{"a":1}')
+    assert signed != signature("secret-key-of-16+", 1_700_000_000, b'{"a":2}')
 
 
 def test_idempotency_key_is_deterministic_per_event_recipient_and_channel() -> None:

@@ -46,6 +46,43 @@ FACTS: dict[NoticeKind, dict[str, object]] = {
         "reasons": "Het park wordt volgend jaar opnieuw ingericht.",
     },
 }
+FACTS[NoticeKind.ADVICE_OVERDUE] = {
+    **{k: v for k, v in FACTS[NoticeKind.ADVICE_REQUESTED].items() if k != "council_kind"},
+    "council_kind": "neighbourhood_council",
+    "member_role": "member",
+}
+FACTS[NoticeKind.ADVICE_ESCALATED] = {
+    "round_id": "round-1",
+    "council_kind": "youth_council",
+    "member_role": "secretary",
+    "subject_kind": "initiative",
+    "subject_id": "init-1",
+    "initiative_id": "init-1",
+    "title": "Bankjes in het park",
+}
+FACTS[NoticeKind.SUPPORTED_INITIATIVE_DECIDED] = {
+    "initiative_id": "init-1",
+    "title": "Bankjes in het park",
+    "decision": "approved",
+    "reasons": "Het plan helpt ouderen.",
+    "conditions": ["Informeer de buren"],
+}
+FACTS[NoticeKind.READY_FOR_DECISION] = {
+    "initiative_id": "init-1",
+    "title": "Bankjes in het park",
+    "requested_amount_cents": 125_000,
+    "advice_positions": ["positive", "conditional"],
+}
+FACTS[NoticeKind.WEBHOOK_SUSPENDED] = {
+    "subscription_id": "sub-1",
+    "callback_url": "https://zaaksysteem.example/hook",
+    "failures": 20,
+    "reason": "HTTP 500",
+}
+FACTS[NoticeKind.DIGEST] = {
+    "count": 2,
+    "items": [{"subject": "Vraag om advies: Bankjes"}, {"subject": "Besluit over Skatebaan"}],
+}
 HEADINGS = {
     Language.DUTCH: ("Wat is er gebeurd?", "Waarom", "Wat "),
     Language.ENGLISH: ("What happened?", "Why", "What "),
@@ -96,7 +133,8 @@ def test_every_message_says_what_happened_why_and_what_next_with_an_unsubscribe_
     rendered = Renderer(BASE_URL).render(notice, language, "GM0362")
 
     assert rendered.subject and "\n" not in rendered.subject
-    assert "Bankjes" in rendered.subject or "Skatebaan" in rendered.subject
+    if "title" in FACTS[kind]:
+        assert "Bankjes" in rendered.subject or "Skatebaan" in rendered.subject
     for heading in HEADINGS[language]:
         assert heading in rendered.body
     assert (
@@ -158,3 +196,39 @@ def test_a_missing_fact_fails_loudly_instead_of_rendering_a_gap() -> None:
 
     with pytest.raises(UndefinedError, match=r"'reasons' is undefined"):
         Renderer(BASE_URL).render(notice, Language.DUTCH, "GM0362")
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_the_html_part_says_the_same_with_headings_links_and_escaped_facts(
+    language: Language,
+) -> None:
+    facts = {**FACTS[NoticeKind.INITIATIVE_REJECTED], "title": "Bankjes <script>x</script>"}
+    notice = Notice(kind=NoticeKind.INITIATIVE_REJECTED, recipient_id="person-42", facts=facts)
+
+    rendered = Renderer(BASE_URL).render(notice, language, "GM0362")
+
+    assert rendered.html.startswith("<!DOCTYPE html>")
+    assert f'lang="{language.value}"' in rendered.html
+    assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
+    assert f'<h2 style="font-size: 1.05em; margin-bottom: 0.2em;">{HEADINGS[language][0]}</h2>' in (
+        rendered.html
+    )
+    unsubscribe = (
+        "https://inspraak.amstelveen.example/GM0362/notifications/unsubscribe?person=person-42"
+    )
+    assert f'<a href="{unsubscribe}">' in rendered.html
+    assert "Het park wordt volgend jaar opnieuw ingericht." in rendered.html
+
+
+def test_an_sms_is_short_and_links_to_the_subject() -> None:
+    notice = Notice(
+        kind=NoticeKind.ADVICE_REQUESTED,
+        recipient_id="person-42",
+        facts=FACTS[NoticeKind.ADVICE_REQUESTED],
+    )
+
+    rendered = Renderer(BASE_URL).render(notice, Language.DUTCH, "GM0362")
+
+    assert len(rendered.sms) <= 320
+    assert rendered.sms.startswith("Vraag om advies: Skatebaan bij het Stadshart")
+    assert rendered.sms.endswith("https://inspraak.amstelveen.example/GM0362/advice-requests/req-1")

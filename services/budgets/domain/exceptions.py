@@ -12,3 +12,7 @@ class BudgetAlreadyExists(BudgetError):
 
 class InvalidAllocationRequest(BudgetError):
     """An approved decision that cannot be turned into an allocation request at all."""
+
+
+class AllocationNotFound(BudgetError):
+    """No money is reserved for the initiative a payment is for."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,7 +34,16 @@ class EntryKind(StrEnum):
     RESERVED = "reserved"
     RELEASED = "released"
     DISBURSED = "disbursed"
+    SPENDING_REPORTED = "spending_reported"
     CORRECTION = "correction"
+
+
+class ReleaseReason(StrEnum):
+    """Why a reservation (or part of it) goes back to the budget."""
+
+    WITHDRAWN = "withdrawn"  # the initiative stopped before it was carried out
+    EXPIRED = "expired"  # the reservation was not used in time
+    UNDERSPEND = "underspend"  # the initiative needed less than was reserved
 
 
 class Account(StrEnum):
@@ -42,7 +52,8 @@ class Account(StrEnum):
     FUNDING = "funding"  # where the money comes from: the council's appropriation
     AVAILABLE = "available"  # free to reserve
     RESERVED = "reserved"  # promised to an initiative, not paid yet
-    DISBURSED = "disbursed"  # paid out
+    DISBURSED = "disbursed"  # paid out, not yet accounted for with actual costs
+    SPENT = "spent"  # paid out and accounted for: actual costs reported per cost line
 
 
 TRANSFERS: dict[EntryKind, tuple[Account, Account]] = {
@@ -50,9 +61,22 @@ TRANSFERS: dict[EntryKind, tuple[Account, Account]] = {
     EntryKind.RESERVED: (Account.AVAILABLE, Account.RESERVED),
     EntryKind.RELEASED: (Account.RESERVED, Account.AVAILABLE),
     EntryKind.DISBURSED: (Account.RESERVED, Account.DISBURSED),
+    EntryKind.SPENDING_REPORTED: (Account.DISBURSED, Account.SPENT),
 }
-# A correction moves money between FUNDING and AVAILABLE, in either direction.
-CORRECTION_ACCOUNTS = frozenset({Account.FUNDING, Account.AVAILABLE})
+# A correction either changes the budget's funding (FUNDING <-> AVAILABLE, either way) or
+# reverses (part of) an earlier entry of one of these kinds; a reservation is given back by
+# releasing it, never by correcting it, so that "reserved once" stays true.
+CORRECTABLE = (
+    EntryKind.OPENED,
+    EntryKind.RELEASED,
+    EntryKind.DISBURSED,
+    EntryKind.SPENDING_REPORTED,
+)
+FUNDING_ACCOUNTS = frozenset({Account.FUNDING, Account.AVAILABLE})
+CORRECTION_TRANSFERS = frozenset(
+    {(Account.FUNDING, Account.AVAILABLE), (Account.AVAILABLE, Account.FUNDING)}
+    | {(TRANSFERS[kind][1], TRANSFERS[kind][0]) for kind in CORRECTABLE}
+)
 
 
 def budget_year(moment: datetime) -> int:
@@ -83,8 +107,11 @@ class Movement(BaseModel):
     def _accounts_fit_the_kind(self) -> Movement:
         accounts = (self.debit_account, self.credit_account)
         if self.kind is EntryKind.CORRECTION:
-            if set(accounts) != CORRECTION_ACCOUNTS:
-                raise ValueError("a correction moves money between funding and available")
+            if accounts not in CORRECTION_TRANSFERS:
+                raise ValueError(
+                    "a correction changes the funding or reverses a release, disbursement "
+                    "or spending report"
+                )
         elif accounts != TRANSFERS[self.kind]:
             expected = " -> ".join(TRANSFERS[self.kind])
             raise ValueError(f"a {self.kind} entry moves money {expected}")
@@ -100,6 +127,10 @@ class LedgerEntry(Movement):
     initiative_id: str | None = Field(default=None, description="The initiative it concerns.")
     at: datetime
     note: str = ""
+    cost_line: str | None = Field(default=None, description="The cost line spending is booked on.")
+    release_reason: ReleaseReason | None = Field(default=None, description="Why it was released.")
+    corrects_entry_id: int | None = Field(default=None, description="The entry it corrects.")
+    recorded_by: str | None = Field(default=None, description="Pseudonymous id of who booked it.")
 
     @classmethod
     def record(
@@ -111,6 +142,7 @@ class LedgerEntry(Movement):
         at: datetime,
         initiative_id: str | None = None,
         note: str = "",
+        **details: Any,
     ) -> LedgerEntry:
         debit, credit = TRANSFERS[kind]
         return cls(
@@ -123,6 +155,7 @@ class LedgerEntry(Movement):
             initiative_id=initiative_id,
             at=at,
             note=note,
+            **details,
         )
 
 
@@ -132,10 +165,11 @@ class Balances(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     opened_cents: int = Field(description="Put into the budget when it was opened.")
-    corrections_cents: int = Field(description="Net corrections (negative: money taken out).")
+    corrections_cents: int = Field(description="Net funding corrections (negative: taken out).")
     reserved_cents: int = Field(description="Reserved for initiatives, in total.")
     released_cents: int = Field(description="Reservations given back, in total.")
     disbursed_cents: int = Field(description="Paid out to initiatives, in total.")
+    spent_cents: int = Field(description="Paid out and accounted for with actual costs.")
     committed_cents: int = Field(description="Reserved and neither released nor paid yet.")
     available_cents: int = Field(description="Free to reserve.")
 
@@ -143,22 +177,42 @@ class Balances(BaseModel):
     def derive(cls, movements: Iterable[Movement]) -> Balances:
         by_kind: dict[EntryKind, int] = defaultdict(int)
         accounts: dict[Account, int] = defaultdict(int)
-        corrections = 0
+        funding_corrections = reversed_releases = 0
         for movement in movements:
-            by_kind[movement.kind] += movement.amount_cents
-            accounts[movement.debit_account] -= movement.amount_cents
-            accounts[movement.credit_account] += movement.amount_cents
-            if movement.kind is EntryKind.CORRECTION:
-                sign = 1 if movement.credit_account is Account.AVAILABLE else -1
-                corrections += sign * movement.amount_cents
+            amount = movement.amount_cents
+            accounts[movement.debit_account] -= amount
+            accounts[movement.credit_account] += amount
+            if movement.kind is not EntryKind.CORRECTION:
+                by_kind[movement.kind] += amount
+            elif movement.credit_account is Account.AVAILABLE:
+                if movement.debit_account is Account.FUNDING:
+                    funding_corrections += amount
+            elif movement.debit_account is Account.AVAILABLE:
+                if movement.credit_account is Account.FUNDING:
+                    funding_corrections -= amount
+                else:  # a release reversed: the money is reserved again
+                    reversed_releases += amount
         return cls(
             opened_cents=by_kind[EntryKind.OPENED],
-            corrections_cents=corrections,
+            corrections_cents=funding_corrections,
             reserved_cents=by_kind[EntryKind.RESERVED],
-            released_cents=by_kind[EntryKind.RELEASED],
-            disbursed_cents=by_kind[EntryKind.DISBURSED],
+            released_cents=by_kind[EntryKind.RELEASED] - reversed_releases,
+            disbursed_cents=accounts[Account.DISBURSED] + accounts[Account.SPENT],
+            spent_cents=accounts[Account.SPENT],
             committed_cents=accounts[Account.RESERVED],
             available_cents=accounts[Account.AVAILABLE],
+        )
+
+    @property
+    def funded_cents(self) -> int:
+        """All the money the budget holds: opened plus corrections."""
+        return self.opened_cents + self.corrections_cents
+
+    def accounts_never_negative(self) -> bool:
+        return (
+            min(self.available_cents, self.committed_cents, self.disbursed_cents, self.spent_cents)
+            >= 0
+            and self.disbursed_cents >= self.spent_cents
         )
 
 
@@ -305,6 +359,9 @@ class Allocation(BaseModel):
     municipality: str
     initiative_id: str
     funding_source: BudgetKind
+    neighbourhood: str | None = Field(
+        default=None, description="The initiative's neighbourhood, also when the fund pays."
+    )
     requested_cents: int
     outcome: AllocationOutcome
     budget_id: str | None = Field(description="The budget tried; null when none exists.")
@@ -344,6 +401,7 @@ class Allocation(BaseModel):
             "municipality": municipality,
             "initiative_id": initiative_id,
             "funding_source": funding_source,
+            "neighbourhood": neighbourhood,
             "requested_cents": requested_cents,
             "decided_at": decided_at,
             "recorded_at": now,

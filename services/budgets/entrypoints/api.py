@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 
-from services.budgets import handlers
+from services.budgets import handlers, queries
 from services.budgets.domain import commands
-from services.budgets.domain.exceptions import BudgetAlreadyExists, BudgetError
+from services.budgets.domain.exceptions import (
+    AllocationNotFound,
+    BudgetAlreadyExists,
+    BudgetError,
+    BudgetNotFound,
+)
 from services.budgets.domain.model import Allocation, Balances, Budget, BudgetKind, LedgerEntry
+from services.budgets.domain.payments import InvalidPayment
+from services.budgets.domain.report import InitiativeMoney, MoneyReport, as_csv
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
-from shared.auth import Authorize, Principal, Role
+from shared.auth import MUNICIPALITY_PATTERN, Authorize, Principal, Role
 from shared.http import Problem
 
 router = APIRouter(prefix="/v1/municipalities/{municipality}", tags=["budgets"])
@@ -33,8 +43,16 @@ def unit_of_work(request: Request) -> BudgetsUnitOfWork:
 
 
 def as_problem(error: BudgetError) -> Problem:
-    if isinstance(error, BudgetAlreadyExists):
-        return Problem(409, "Budget already exists", str(error))
+    match error:
+        case BudgetAlreadyExists():
+            return Problem(409, "Budget already exists", str(error))
+        case BudgetNotFound():
+            return Problem(404, "Budget not found", str(error))
+        case AllocationNotFound():
+            return Problem(404, "Allocation not found", str(error))
+        case InvalidPayment():
+            field_error = {"field": error.field, "message": str(error), "type": "ledger"}
+            return Problem(422, "Refused by the ledger", str(error), errors=[field_error])
     return Problem(422, "Invalid budget", str(error))
 
 
@@ -128,3 +146,201 @@ async def get_allocation(
     if allocation is None:
         raise Problem(404, "Allocation not found", f"No allocation for initiative {initiative_id}.")
     return allocation
+
+
+@router.post("/allocations/{initiative_id}/disbursements", status_code=201)
+async def disburse_funds(
+    initiative_id: InitiativeId,
+    body: commands.DisburseFunds,
+    principal: Annotated[Principal, Depends(may_manage)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> InitiativeMoney:
+    """Pay part of an initiative's reservation out; never more than is reserved and unpaid."""
+    return await _book(
+        uow,
+        principal.municipality,
+        initiative_id,
+        partial(
+            handlers.disburse_funds,
+            body,
+            municipality=principal.municipality,
+            initiative_id=initiative_id,
+            recorded_by=principal.subject,
+            uow=uow,
+        ),
+    )
+
+
+@router.post("/allocations/{initiative_id}/spending", status_code=201)
+async def report_spending(
+    initiative_id: InitiativeId,
+    body: commands.ReportSpending,
+    principal: Annotated[Principal, Depends(may_manage)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> InitiativeMoney:
+    """Account for money paid out with the actual costs of one cost line."""
+    return await _book(
+        uow,
+        principal.municipality,
+        initiative_id,
+        partial(
+            handlers.report_spending,
+            body,
+            municipality=principal.municipality,
+            initiative_id=initiative_id,
+            recorded_by=principal.subject,
+            uow=uow,
+        ),
+    )
+
+
+@router.post("/allocations/{initiative_id}/releases", status_code=201)
+async def release_funds(
+    initiative_id: InitiativeId,
+    body: commands.ReleaseFunds,
+    principal: Annotated[Principal, Depends(may_manage)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> InitiativeMoney:
+    """Give (part of) a reservation back to the budget: withdrawn, expired or underspend."""
+    return await _book(
+        uow,
+        principal.municipality,
+        initiative_id,
+        partial(
+            handlers.release_funds,
+            body,
+            municipality=principal.municipality,
+            initiative_id=initiative_id,
+            recorded_by=principal.subject,
+            uow=uow,
+        ),
+    )
+
+
+@router.put("/allocations/{initiative_id}/cost-plan")
+async def plan_costs(
+    initiative_id: InitiativeId,
+    body: commands.PlanCosts,
+    principal: Annotated[Principal, Depends(may_manage)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> InitiativeMoney:
+    """Record an initiative's cost plan (it replaces the earlier one): planned per cost line."""
+    return await _book(
+        uow,
+        principal.municipality,
+        initiative_id,
+        partial(
+            handlers.plan_costs,
+            body,
+            municipality=principal.municipality,
+            initiative_id=initiative_id,
+            uow=uow,
+        ),
+    )
+
+
+@router.get("/allocations/{initiative_id}/money")
+async def get_initiative_money(
+    initiative_id: InitiativeId,
+    principal: Annotated[Principal, Depends(may_read)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> InitiativeMoney:
+    """Follow one initiative's money: granted, paid, accounted for, planned against actual."""
+    async with uow:
+        money = await queries.money_of_initiative(uow, principal.municipality, initiative_id)
+    if money is None:
+        raise Problem(404, "Allocation not found", f"No money reserved for {initiative_id}.")
+    return money
+
+
+@router.post("/budgets/{budget_id}/corrections", status_code=201)
+async def correct_ledger(
+    budget_id: BudgetId,
+    body: commands.CorrectLedger,
+    principal: Annotated[Principal, Depends(may_manage)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> LedgerEntry:
+    """Correct a budget's ledger with a new entry; earlier entries are never changed."""
+    try:
+        async with uow:
+            entry = await handlers.correct_ledger(
+                body,
+                municipality=principal.municipality,
+                budget_id=budget_id,
+                recorded_by=principal.subject,
+                uow=uow,
+            )
+            await uow.commit()
+    except BudgetError as error:
+        raise as_problem(error) from error
+    return entry
+
+
+async def _book(
+    uow: BudgetsUnitOfWork,
+    municipality: str,
+    initiative_id: str,
+    change: Callable[[], Awaitable[object]],
+) -> InitiativeMoney:
+    """Run one change to an initiative's money, commit, and answer with where it stands."""
+    try:
+        async with uow:
+            await change()
+            await uow.commit()
+            money = await queries.money_of_initiative(uow, municipality, initiative_id)
+    except BudgetError as error:
+        raise as_problem(error) from error
+    assert money is not None
+    return money
+
+
+public = APIRouter(prefix="/v1/municipalities/{municipality}/public", tags=["open data"])
+Municipality = Annotated[str, Path(pattern=MUNICIPALITY_PATTERN)]
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
+Neighbourhood = Annotated[str | None, Query(pattern=commands.NEIGHBOURHOOD)]
+
+
+@public.get("/money")
+async def public_money_report(
+    municipality: Municipality,
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+    year: Year = None,
+    neighbourhood: Neighbourhood = None,
+) -> MoneyReport:
+    """Follow the money, open to anyone: per budget, neighbourhood and initiative."""
+    async with uow:
+        return await queries.report(uow, municipality, year=year, neighbourhood=neighbourhood)
+
+
+@public.get("/money.csv", response_class=PlainTextResponse)
+async def public_money_csv(
+    municipality: Municipality,
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+    year: Year = None,
+    neighbourhood: Neighbourhood = None,
+) -> Response:
+    """The money report as open data (CSV): a row per budget, initiative and cost line."""
+    async with uow:
+        money = await queries.report(uow, municipality, year=year, neighbourhood=neighbourhood)
+    return Response(
+        as_csv(money),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{municipality}-money.csv"'},
+    )
+
+
+@public.get("/money.json")
+async def public_money_json(
+    municipality: Municipality,
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+    year: Year = None,
+    neighbourhood: Neighbourhood = None,
+) -> Response:
+    """The money report as open data (JSON), to download."""
+    async with uow:
+        money = await queries.report(uow, municipality, year=year, neighbourhood=neighbourhood)
+    return Response(
+        money.model_dump_json(indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{municipality}-money.json"'},
+    )

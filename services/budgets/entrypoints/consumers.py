@@ -38,8 +38,17 @@ async def on_initiative_decided(envelope: Envelope, uow: BudgetsUnitOfWork) -> N
     await handlers.allocate_funds(command, cause=envelope, uow=uow)
 
 
+@routes.on(initiatives.InitiativeClosed)
+async def on_initiative_closed(envelope: Envelope, uow: BudgetsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeClosed)
+    await handlers.release_remaining(
+        event.municipality, event.initiative_id, cause=envelope, uow=uow
+    )
+
+
 def subscribe(runtime: Runtime, consumer: BatchConsumer[BudgetsUnitOfWork]) -> None:
     @runtime.batch_subscriber(consumer)
     async def on_events(message: KafkaMessage) -> None:
-        """Budgets reserves money for approved initiatives, or says why it cannot."""
+        """Budgets reserves money for approved initiatives, and releases it when they close."""
         await consumer.process(message)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import case, delete, func
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,8 +21,15 @@ from services.budgets.domain.model import (
     EntryKind,
     LedgerEntry,
     Movement,
+    ReleaseReason,
 )
-from services.budgets.persistence.tables import AllocationRow, BudgetRow, LedgerEntryRow
+from services.budgets.domain.payments import InitiativePosition
+from services.budgets.persistence.tables import (
+    AllocationRow,
+    BudgetRow,
+    CostPlanLineRow,
+    LedgerEntryRow,
+)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -133,6 +140,10 @@ class LedgerRepository:
                 amount_cents=entry.amount_cents,
                 at=entry.at,
                 note=entry.note,
+                cost_line=entry.cost_line,
+                release_reason=entry.release_reason.value if entry.release_reason else None,
+                corrects_entry_id=entry.corrects_entry_id,
+                recorded_by=entry.recorded_by,
             )
         )
 
@@ -179,21 +190,170 @@ class LedgerRepository:
             .limit(limit)
             .offset(offset)
         )
-        return [
-            LedgerEntry(
-                id=row.id,
-                budget_id=row.budget_id,
-                municipality=row.municipality,
-                initiative_id=row.initiative_id,
-                kind=EntryKind(row.kind),
-                debit_account=Account(row.debit_account),
-                credit_account=Account(row.credit_account),
-                amount_cents=row.amount_cents,
-                at=_aware(row.at),
-                note=row.note,
+        return [_entry(row) for row in (await self._session.exec(query)).all()]
+
+    async def entries_of_initiative(
+        self, municipality: str, initiative_id: str
+    ) -> list[LedgerEntry]:
+        query = (
+            select(LedgerEntryRow)
+            .where(
+                LedgerEntryRow.municipality == municipality,
+                LedgerEntryRow.initiative_id == initiative_id,
             )
-            for row in (await self._session.exec(query)).all()
-        ]
+            .order_by(col(LedgerEntryRow.id))
+        )
+        return [_entry(row) for row in (await self._session.exec(query)).all()]
+
+    async def entry(self, budget_id: str, entry_id: int) -> LedgerEntry | None:
+        query = select(LedgerEntryRow).where(
+            LedgerEntryRow.budget_id == budget_id, LedgerEntryRow.id == entry_id
+        )
+        row = (await self._session.exec(query)).first()
+        return _entry(row) if row else None
+
+    async def reversed_cents(self, entry_id: int) -> int:
+        """How much of an entry later corrections have already undone."""
+        await self._session.flush()
+        query = select(func.coalesce(func.sum(LedgerEntryRow.amount_cents), 0)).where(
+            LedgerEntryRow.corrects_entry_id == entry_id
+        )
+        return int((await self._session.exec(query)).one())
+
+    async def position(self, budget_id: str, initiative_id: str) -> InitiativePosition:
+        """One initiative's position within a budget, summed by the database."""
+        movements = await self._movements(budget_id, initiative_id)
+        return InitiativePosition.derive(movements.get(initiative_id, []))
+
+    async def positions(
+        self, budget_ids: Sequence[str]
+    ) -> dict[tuple[str, str], InitiativePosition]:
+        """Every initiative's position in these budgets, keyed by (budget id, initiative id)."""
+        result: dict[tuple[str, str], InitiativePosition] = {}
+        for budget_id in budget_ids:
+            for initiative_id, movements in (await self._movements(budget_id, None)).items():
+                result[(budget_id, initiative_id)] = InitiativePosition.derive(movements)
+        return result
+
+    async def _movements(
+        self, budget_id: str, initiative_id: str | None
+    ) -> dict[str, list[Movement]]:
+        await self._session.flush()
+        entries = LedgerEntryRow.__table__.c  # type: ignore[attr-defined]
+        query = (
+            select_rows(
+                entries.initiative_id,
+                entries.kind,
+                entries.debit_account,
+                entries.credit_account,
+                func.sum(entries.amount_cents),
+            )
+            .where(entries.budget_id == budget_id, entries.initiative_id.is_not(None))
+            .group_by(
+                entries.initiative_id, entries.kind, entries.debit_account, entries.credit_account
+            )
+        )
+        if initiative_id is not None:
+            query = query.where(entries.initiative_id == initiative_id)
+        movements: dict[str, list[Movement]] = defaultdict(list)
+        connection = await self._session.connection()
+        for initiative, kind, debit, credit, total in await connection.execute(query):
+            movements[initiative].append(
+                Movement(
+                    kind=EntryKind(kind),
+                    debit_account=Account(debit),
+                    credit_account=Account(credit),
+                    amount_cents=int(total),
+                )
+            )
+        return movements
+
+    async def spending_by_cost_line(
+        self, municipality: str, initiative_ids: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        """Net actual costs per (initiative, cost line): reports minus their corrections."""
+        await self._session.flush()
+        entries = LedgerEntryRow.__table__.c  # type: ignore[attr-defined]
+        sign = case((entries.kind == EntryKind.CORRECTION.value, -1), else_=1)
+        query = (
+            select_rows(
+                entries.initiative_id, entries.cost_line, func.sum(sign * entries.amount_cents)
+            )
+            .where(
+                entries.municipality == municipality,
+                entries.initiative_id.in_(initiative_ids),
+                entries.cost_line.is_not(None),
+            )
+            .group_by(entries.initiative_id, entries.cost_line)
+        )
+        connection = await self._session.connection()
+        return {
+            (initiative, line): int(total)
+            for initiative, line, total in await connection.execute(query)
+        }
+
+
+def _entry(row: LedgerEntryRow) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        budget_id=row.budget_id,
+        municipality=row.municipality,
+        initiative_id=row.initiative_id,
+        kind=EntryKind(row.kind),
+        debit_account=Account(row.debit_account),
+        credit_account=Account(row.credit_account),
+        amount_cents=row.amount_cents,
+        at=_aware(row.at),
+        note=row.note,
+        cost_line=row.cost_line,
+        release_reason=ReleaseReason(row.release_reason) if row.release_reason else None,
+        corrects_entry_id=row.corrects_entry_id,
+        recorded_by=row.recorded_by,
+    )
+
+
+class CostPlanRepository:
+    """Approved initiatives' cost plans; a new plan replaces the old one."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def replace(
+        self, municipality: str, initiative_id: str, lines: Sequence[tuple[str, int]]
+    ) -> None:
+        rows = CostPlanLineRow.__table__  # type: ignore[attr-defined]
+        connection = await self._session.connection()
+        await connection.execute(
+            delete(rows).where(
+                rows.c.municipality == municipality, rows.c.initiative_id == initiative_id
+            )
+        )
+        for position, (cost_line, planned) in enumerate(lines):
+            self._session.add(
+                CostPlanLineRow(
+                    municipality=municipality,
+                    initiative_id=initiative_id,
+                    cost_line=cost_line,
+                    planned_cents=planned,
+                    position=position,
+                )
+            )
+
+    async def lines(
+        self, municipality: str, initiative_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, int]]]:
+        query = (
+            select(CostPlanLineRow)
+            .where(
+                CostPlanLineRow.municipality == municipality,
+                col(CostPlanLineRow.initiative_id).in_(initiative_ids),
+            )
+            .order_by(col(CostPlanLineRow.initiative_id), col(CostPlanLineRow.position))
+        )
+        plans: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for row in (await self._session.exec(query)).all():
+            plans[row.initiative_id].append((row.cost_line, row.planned_cents))
+        return plans
 
 
 class AllocationRepository:
@@ -210,21 +370,20 @@ class AllocationRepository:
         if lock:
             query = query.with_for_update()
         row = (await self._session.exec(query)).first()
-        if row is None:
-            return None
-        return Allocation(
-            municipality=row.municipality,
-            initiative_id=row.initiative_id,
-            funding_source=BudgetKind(row.funding_source),
-            requested_cents=row.requested_cents,
-            outcome=AllocationOutcome(row.outcome),
-            budget_id=row.budget_id,
-            amount_cents=row.amount_cents,
-            shortfall_cents=row.shortfall_cents,
-            reason=row.reason,
-            decided_at=_aware(row.decided_at),
-            recorded_at=_aware(row.recorded_at),
+        return _allocation(row) if row else None
+
+    async def reserved_from(self, municipality: str, budget_ids: Sequence[str]) -> list[Allocation]:
+        """The allocations that reserved money from these budgets."""
+        query = (
+            select(AllocationRow)
+            .where(
+                AllocationRow.municipality == municipality,
+                col(AllocationRow.budget_id).in_(budget_ids),
+                AllocationRow.outcome == AllocationOutcome.ALLOCATED.value,
+            )
+            .order_by(col(AllocationRow.decided_at), col(AllocationRow.initiative_id))
         )
+        return [_allocation(row) for row in (await self._session.exec(query)).all()]
 
     async def save(self, allocation: Allocation) -> None:
         row = await self._session.get(
@@ -235,6 +394,7 @@ class AllocationRepository:
                 municipality=allocation.municipality,
                 initiative_id=allocation.initiative_id,
                 funding_source=allocation.funding_source.value,
+                neighbourhood=allocation.neighbourhood,
                 requested_cents=allocation.requested_cents,
                 outcome=allocation.outcome.value,
                 budget_id=allocation.budget_id,
@@ -246,6 +406,7 @@ class AllocationRepository:
             )
         else:  # a refused request tried again
             row.funding_source = allocation.funding_source.value
+            row.neighbourhood = allocation.neighbourhood
             row.requested_cents = allocation.requested_cents
             row.outcome = allocation.outcome.value
             row.budget_id = allocation.budget_id
@@ -255,3 +416,20 @@ class AllocationRepository:
             row.decided_at = allocation.decided_at
             row.recorded_at = allocation.recorded_at
         self._session.add(row)
+
+
+def _allocation(row: AllocationRow) -> Allocation:
+    return Allocation(
+        municipality=row.municipality,
+        initiative_id=row.initiative_id,
+        funding_source=BudgetKind(row.funding_source),
+        neighbourhood=row.neighbourhood,
+        requested_cents=row.requested_cents,
+        outcome=AllocationOutcome(row.outcome),
+        budget_id=row.budget_id,
+        amount_cents=row.amount_cents,
+        shortfall_cents=row.shortfall_cents,
+        reason=row.reason,
+        decided_at=_aware(row.decided_at),
+        recorded_at=_aware(row.recorded_at),
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -82,6 +83,12 @@ class LedgerEntryRow(Table, table=True):
     amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     note: str = Field(default="", max_length=500)
+    cost_line: str | None = Field(default=None, max_length=100)
+    release_reason: str | None = Field(default=None, max_length=20)
+    # Not a foreign key: SQLite would have to rebuild the table to add one, and a rebuild
+    # would drop the triggers that keep it append-only. The handler checks the entry exists.
+    corrects_entry_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    recorded_by: str | None = Field(default=None, max_length=64)
 
 
 class AllocationRow(Table, table=True):
@@ -90,6 +97,7 @@ class AllocationRow(Table, table=True):
     municipality: str = Field(primary_key=True, max_length=6)
     initiative_id: str = Field(primary_key=True, max_length=200)
     funding_source: str = Field(max_length=40)
+    neighbourhood: str | None = Field(default=None, max_length=10)
     requested_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     outcome: str = Field(max_length=20, index=True)
     budget_id: str | None = Field(default=None, max_length=36, foreign_key="budget.id")
@@ -98,6 +106,57 @@ class AllocationRow(Table, table=True):
     reason: str = Field(max_length=1000)
     decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class CostPlanLineRow(Table, table=True):
+    """One line of an approved initiative's cost plan: what it expects to spend on what."""
+
+    __tablename__ = "cost_plan_line"
+
+    municipality: str = Field(primary_key=True, max_length=6)
+    initiative_id: str = Field(primary_key=True, max_length=200)
+    cost_line: str = Field(primary_key=True, max_length=100)
+    planned_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    position: int = 0
+
+
+class BudgetingRoundRow(Table, table=True):
+    __tablename__ = "budgeting_round"
+
+    id: str = Field(primary_key=True, max_length=36)
+    municipality: str = Field(max_length=6, index=True)
+    neighbourhood: str = Field(max_length=10)
+    title: str = Field(max_length=200)
+    budget_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    ballot_kind: str = Field(max_length=20)
+    rule: str = Field(max_length=20)
+    max_choices: int | None = None
+    schedule: str = Field(sa_column=Column(Text, nullable=False))  # JSON: phase -> start
+    phase: str = Field(max_length=20)
+    results: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+
+
+class RoundProposalRow(Table, table=True):
+    __tablename__ = "round_proposal"
+
+    round_id: str = Field(primary_key=True, max_length=36, foreign_key="budgeting_round.id")
+    project_id: str = Field(primary_key=True, max_length=20)
+    title: str = Field(max_length=200)
+    cost_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    verdict: str = Field(max_length=20)
+    verdict_reasons: str = Field(default="", max_length=2000)
+
+
+class RoundBallotRow(Table, table=True):
+    """One ballot per voter per round: casting again overwrites the row."""
+
+    __tablename__ = "round_ballot"
+
+    round_id: str = Field(primary_key=True, max_length=36, foreign_key="budgeting_round.id")
+    voter_id: str = Field(primary_key=True, max_length=64)
+    project_ids: str = Field(max_length=2000)  # comma-separated, in id order
+    channel: str = Field(max_length=10)
+    cast_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 messaging = MessagingTables(metadata)

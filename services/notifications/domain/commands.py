@@ -6,7 +6,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifications.domain.model import PERSON_ID, Cause, Language
+from services.notifications.domain.model import (
+    PERSON_ID,
+    Audience,
+    Category,
+    Cause,
+    ContentMode,
+    Frequency,
+    Language,
+    NoticeKind,
+    QuietHours,
+)
 
 # Deliberately loose: the mail server is the judge of an address; this catches typos only.
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -37,10 +47,74 @@ class RemoveCouncilMember(Command):
     member_id: str
 
 
+class SavePreferences(Command):
+    """How often a person hears per category, whether by SMS too, and their quiet hours."""
+
+    frequencies: dict[Category, Frequency] = Field(
+        default_factory=dict, description="Per category; a category left out is 'immediately'."
+    )
+    sms: bool = Field(default=False, description="Also send what is immediate by SMS.")
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="No e-mail or SMS in these local hours; they wait."
+    )
+
+
+class SaveBudgetHolder(Command):
+    neighbourhoods: list[str] = Field(
+        default_factory=list,
+        description="CBS neighbourhood codes this budget holder decides for; empty: all.",
+    )
+
+
+class SaveRule(Command):
+    event_type: str = Field(min_length=1, max_length=255, description="CloudEvents type.")
+    audience: Audience = Field(description="Who is told.")
+    notice: NoticeKind = Field(description="What they are told.")
+    condition: dict[str, str] = Field(
+        default_factory=dict, description="Facts the event must have, e.g. decision=rejected."
+    )
+    enabled: bool = Field(default=True, description="False switches the default off.")
+
+
+class CreateWebhookSubscription(Command):
+    callback_url: str = Field(
+        pattern=r"^https?://", max_length=1000, description="Where events are POSTed."
+    )
+    auth: str | None = Field(
+        default=None, max_length=1000, description="Sent as the Authorization header."
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="HMAC-SHA256 key of the signature; generated when left out.",
+    )
+    content_mode: ContentMode = Field(
+        default=ContentMode.STRUCTURED, description="CloudEvents HTTP content mode."
+    )
+    event_types: list[str] = Field(default_factory=list, description="Types; empty: all.")
+    neighbourhoods: list[str] = Field(
+        default_factory=list, description="CBS neighbourhood codes; empty: all."
+    )
+    owner_id: str | None = Field(
+        default=None,
+        pattern=PERSON_ID,
+        max_length=64,
+        description="Who is told when it is suspended; defaults to the caller.",
+    )
+
+
 class RecordInitiative(Command):
     initiative_id: str
     initiator_id: str
     title: str
+    neighbourhood: str | None = None
+
+
+class RecordSupport(Command):
+    initiative_id: str
+    supporter_id: str
+    supported: bool
 
 
 class RecordDecision(Command):
@@ -51,6 +125,7 @@ class RecordDecision(Command):
     reasons: str
     conditions: list[str] = Field(default_factory=list)
     decided_at: datetime
+    neighbourhood: str | None = None
 
 
 class Notify(Command):
@@ -91,3 +166,27 @@ class NotifyInitiativeDecided(Notify):
     title: str
     decision: str
     reasons: str
+    conditions: list[str] = Field(default_factory=list)
+
+
+class NotifyAdviceOverdue(Notify):
+    request_id: str
+    round_id: str
+    council_id: str
+    subject_kind: str
+    subject_id: str
+    deadline: datetime
+
+
+class NotifyAdviceRoundCompleted(Notify):
+    round_id: str
+    subject_kind: str
+    subject_id: str
+    closed_after_escalation: bool
+    silent_councils: list[str]
+
+
+class NotifyReadyForDecision(Notify):
+    initiative_id: str
+    advice_positions: list[str]
+    requested_amount_cents: int

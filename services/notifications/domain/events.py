@@ -23,3 +23,17 @@ class MessageDelivered(DomainEvent):
     channel: str
     cause_event_id: str
     cause_event_type: str
+    message_key: str | None = None
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageFailed(DomainEvent):
+    recipient_id: str
+    channel: str
+    cause_event_id: str
+    cause_event_type: str
+    message_key: str
+    notice: str
+    attempts: int
+    reason: str

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 PERSON_ID = r"^[A-Za-z0-9_.:-]+$"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 class Language(StrEnum):
@@ -20,6 +23,11 @@ class Language(StrEnum):
 
 class Channel(StrEnum):
     EMAIL = "email"
+    SMS = "sms"
+    FEED = "feed"
+
+
+PUSH_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 
 class MessageStatus(StrEnum):
@@ -28,15 +36,145 @@ class MessageStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNDELIVERABLE = "undeliverable"
+    HELD = "held"  # waiting for its digest
+    BUNDLED = "bundled"  # told in a digest message
 
 
 class NoticeKind(StrEnum):
     """What a message tells; each kind has a template per language."""
 
     ADVICE_REQUESTED = "advice_requested"
+    ADVICE_OVERDUE = "advice_overdue"
+    ADVICE_ESCALATED = "advice_escalated"
     BUDGET_ALLOCATED = "budget_allocated"
     ALLOCATION_REJECTED = "allocation_rejected"
     INITIATIVE_REJECTED = "initiative_rejected"
+    SUPPORTED_INITIATIVE_DECIDED = "supported_initiative_decided"
+    READY_FOR_DECISION = "ready_for_decision"
+    WEBHOOK_SUSPENDED = "webhook_suspended"
+    DIGEST = "digest"
+
+
+class Category(StrEnum):
+    """What a person can set a frequency for: messages are grouped the way people think."""
+
+    ADVICE = "advice"
+    OWN_INITIATIVE = "own_initiative"
+    SUPPORTED_INITIATIVES = "supported_initiatives"
+    DECISIONS = "decisions"
+    SERVICE = "service"
+
+
+CATEGORY_OF: dict[NoticeKind, Category] = {
+    NoticeKind.ADVICE_REQUESTED: Category.ADVICE,
+    NoticeKind.ADVICE_OVERDUE: Category.ADVICE,
+    NoticeKind.ADVICE_ESCALATED: Category.ADVICE,
+    NoticeKind.BUDGET_ALLOCATED: Category.OWN_INITIATIVE,
+    NoticeKind.ALLOCATION_REJECTED: Category.OWN_INITIATIVE,
+    NoticeKind.INITIATIVE_REJECTED: Category.OWN_INITIATIVE,
+    NoticeKind.SUPPORTED_INITIATIVE_DECIDED: Category.SUPPORTED_INITIATIVES,
+    NoticeKind.READY_FOR_DECISION: Category.DECISIONS,
+    NoticeKind.WEBHOOK_SUSPENDED: Category.SERVICE,
+    NoticeKind.DIGEST: Category.SERVICE,
+}
+
+
+class Frequency(StrEnum):
+    IMMEDIATELY = "immediately"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    NEVER = "never"
+
+
+class Audience(StrEnum):
+    """Who a rule tells; how each audience is found is code, which audience hears what is data."""
+
+    INITIATOR = "initiator"
+    SUPPORTERS = "supporters"
+    COUNCIL_MEMBERS = "council_members"
+    COUNCIL_OFFICERS = "council_officers"  # chair and secretary
+    BUDGET_HOLDERS = "budget_holders"
+
+
+class QuietHours(BaseModel):
+    """Local (Europe/Amsterdam) hours without push messages; may span midnight."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: time = Field(description="Start of the quiet hours, local time, e.g. 22:00.")
+    end: time = Field(description="End of the quiet hours, local time, e.g. 07:30.")
+
+    def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(AMSTERDAM).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def release(self, moment: datetime) -> datetime:
+        """``moment`` if outside the quiet hours, else when they end (as a UTC-aware moment)."""
+        if not self.contains(moment):
+            return moment
+        local = moment.astimezone(AMSTERDAM)
+        end = datetime.combine(local.date(), self.end, tzinfo=AMSTERDAM)
+        if end <= local:
+            end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=AMSTERDAM)
+        return end.astimezone(moment.tzinfo)
+
+
+class Preferences(BaseModel):
+    """How and when one person wants to hear, per category; absent means immediately."""
+
+    municipality: str
+    person_id: str
+    frequencies: dict[Category, Frequency] = Field(default_factory=dict)
+    sms: bool = False
+    quiet_hours: QuietHours | None = None
+
+    def frequency(self, kind: NoticeKind) -> Frequency:
+        return self.frequencies.get(CATEGORY_OF[kind], Frequency.IMMEDIATELY)
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When digests go out: daily at ``hour`` local time, weekly on ``weekday`` at that hour."""
+
+    hour: int = 8
+    weekday: int = 0  # Monday
+
+    def next_run(self, frequency: Frequency, now: datetime) -> datetime:
+        local = now.astimezone(AMSTERDAM)
+        run = datetime.combine(local.date(), time(self.hour), tzinfo=AMSTERDAM)
+        if frequency is Frequency.WEEKLY:
+            run += timedelta(days=(self.weekday - local.weekday()) % 7)
+        if run <= local:
+            run += timedelta(days=7 if frequency is Frequency.WEEKLY else 1)
+        return run.astimezone(now.tzinfo)
+
+
+def push_schedule(
+    preferences: Preferences | None,
+    kind: NoticeKind,
+    channel: Channel,
+    now: datetime,
+    schedule: DigestSchedule,
+) -> tuple[MessageStatus, datetime] | None:
+    """When a push message goes out: (pending, at) or (held for a digest, until); None: not at all.
+
+    SMS is for what cannot wait: a person who wants a category as a digest gets it by e-mail.
+    """
+    if preferences is None:
+        return (MessageStatus.PENDING, now) if channel is Channel.EMAIL else None
+    if channel is Channel.SMS and not preferences.sms:
+        return None
+    frequency = preferences.frequency(kind)
+    if frequency is Frequency.NEVER:
+        return None
+    if frequency is not Frequency.IMMEDIATELY:
+        if channel is Channel.SMS:
+            return None
+        return MessageStatus.HELD, schedule.next_run(frequency, now)
+    at = preferences.quiet_hours.release(now) if preferences.quiet_hours else now
+    return MessageStatus.PENDING, at
 
 
 class Contact(BaseModel):
@@ -71,10 +209,30 @@ class InitiativeView(BaseModel):
     reasons: str | None = None
     conditions: list[str] = Field(default_factory=list)
     decided_at: datetime | None = None
+    neighbourhood: str | None = None
 
     @property
     def decided(self) -> bool:
         return self.decision is not None
+
+
+class Supporter(BaseModel):
+    """A resident who currently supports an initiative, from initiatives' events."""
+
+    municipality: str
+    initiative_id: str
+    supporter_id: str
+
+
+class BudgetHolder(BaseModel):
+    """Who decides on initiatives in which neighbourhoods; none listed means all of them."""
+
+    municipality: str
+    person_id: str
+    neighbourhoods: list[str] = Field(default_factory=list)
+
+    def covers(self, neighbourhood: str | None) -> bool:
+        return not self.neighbourhoods or neighbourhood in self.neighbourhoods
 
 
 class Cause(BaseModel):
@@ -124,6 +282,7 @@ class Message(BaseModel):
     language: Language
     subject: str
     body: str
+    html: str | None = None
     cause: Cause
     status: MessageStatus
     attempts: int = 0
@@ -132,6 +291,8 @@ class Message(BaseModel):
     sent_at: datetime | None = None
     last_error: str | None = None
     created_at: datetime
+    read_at: datetime | None = None
+    bundled_into: str | None = None
 
     @classmethod
     def compose(
@@ -146,13 +307,33 @@ class Message(BaseModel):
         subject: str,
         body: str,
         now: datetime,
+        html: str | None = None,
+        status: MessageStatus = MessageStatus.PENDING,
+        send_at: datetime | None = None,
     ) -> Message:
         """A message ready to send, or kept as undeliverable when there is no way to reach them.
 
         Keeping the undeliverable row (instead of dropping it) makes the gap visible: an
-        operator can see who could not be told what, and why.
+        operator can see who could not be told what, and why. A feed entry is delivered the
+        moment it is stored; a held one waits for its digest until ``send_at``.
         """
-        deliverable = contact is not None
+        if channel is Channel.FEED:
+            return cls(
+                id=message_uuid,
+                idempotency_key=idempotency_key(cause, notice.recipient_id, channel),
+                municipality=municipality,
+                recipient_id=notice.recipient_id,
+                channel=channel,
+                kind=notice.kind,
+                language=contact.language if contact else Language.DUTCH,
+                subject=subject,
+                body=body,
+                cause=cause,
+                status=MessageStatus.SENT,
+                sent_at=now,
+                created_at=now,
+            )
+        deliverable = contact is not None and (channel is not Channel.SMS or bool(contact.phone))
         return cls(
             id=message_uuid,
             idempotency_key=idempotency_key(cause, notice.recipient_id, channel),
@@ -163,9 +344,10 @@ class Message(BaseModel):
             language=contact.language if contact else Language.DUTCH,
             subject=subject,
             body=body,
+            html=html,
             cause=cause,
-            status=MessageStatus.PENDING if deliverable else MessageStatus.UNDELIVERABLE,
-            next_attempt_at=now if deliverable else None,
+            status=status if deliverable else MessageStatus.UNDELIVERABLE,
+            next_attempt_at=(send_at or now) if deliverable else None,
             last_error=None if deliverable else "no contact details for this person",
             created_at=now,
         )
@@ -185,3 +367,118 @@ class RetryPolicy:
             return None
         delay = min(self.maximum_s, self.initial_s * 2 ** max(0, attempts - 1))
         return now + timedelta(seconds=delay)
+
+
+def digest_key(municipality: str, recipient_id: str, channel: Channel, due_at: datetime) -> str:
+    """Deterministic key of one digest: a sweep repeated after a crash composes the same one."""
+    material = "\x1f".join(
+        ("digest", municipality, recipient_id, channel.value, due_at.isoformat())
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+class ContentMode(StrEnum):
+    """CloudEvents HTTP binding: the whole event as JSON, or attributes as ``ce-`` headers."""
+
+    STRUCTURED = "structured"
+    BINARY = "binary"
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookSubscription(BaseModel):
+    """A system's subscription to events over HTTP (cf. the ZGW Notificaties API's abonnement).
+
+    Empty filters match everything; ``neighbourhoods`` only matches events whose neighbourhood
+    is known. ``auth`` goes out as the ``Authorization`` header (the ZGW style credential);
+    ``secret`` is the HMAC key of the signature and is never shown again after creation.
+    """
+
+    id: str
+    municipality: str
+    owner_id: str
+    callback_url: str
+    auth: str | None = None
+    secret: str
+    content_mode: ContentMode = ContentMode.STRUCTURED
+    event_types: list[str] = Field(default_factory=list)
+    neighbourhoods: list[str] = Field(default_factory=list)
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    consecutive_failures: int = 0
+    suspended_at: datetime | None = None
+    created_at: datetime
+
+    def matches(self, event_type: str, municipality: str, neighbourhood: str | None) -> bool:
+        if municipality != self.municipality:
+            return False
+        if self.event_types and event_type not in self.event_types:
+            return False
+        return not self.neighbourhoods or neighbourhood in self.neighbourhoods
+
+
+def delivery_id(source: str, event_id: str, subscription_id: str) -> str:
+    """Deterministic id of delivering one event to one subscription: a receiver dedupes on it."""
+    material = "\x1f".join((source, event_id, subscription_id))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 over ``<timestamp>.<body>``, hex: what a receiver recomputes and compares."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+class WebhookDelivery(BaseModel):
+    """One event on its way to one subscription; the CloudEvent is fixed when it is queued."""
+
+    id: str
+    subscription_id: str
+    municipality: str
+    event_source: str
+    event_id: str
+    event_type: str
+    event: dict[str, Any]
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    claimed_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+
+
+class DeliveryAttempt(BaseModel):
+    """One HTTP call of a delivery, kept as its log."""
+
+    delivery_id: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class FanoutJob(BaseModel):
+    """Telling a large audience, resumed batch by batch from ``cursor`` (the last recipient)."""
+
+    id: str
+    municipality: str
+    audience: Audience
+    kind: NoticeKind
+    scope_id: str
+    facts: dict[str, Any]
+    cause: Cause
+    cursor: str | None = None
+    done: bool = False
+    created_at: datetime

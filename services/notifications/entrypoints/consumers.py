@@ -1,4 +1,8 @@
-"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+"""Thin subscribers: narrow the event, build a command, hand it to the handler.
+
+Every event of the topics this service reads also goes to the matching webhook subscriptions,
+also event types no rule here reacts to: systems without Kafka see what a consumer would.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from services.notifications.domain.model import Cause
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
 from shared.contracts import advisory, budgets, initiatives
 from shared.contracts.envelope import Envelope
-from shared.messaging.consumer import BatchConsumer, EventRoutes
+from shared.contracts.registry import EVENTS_BY_PRODUCER
+from shared.messaging.consumer import BatchConsumer, EventHandler, EventRoutes
+from shared.messaging.topology import CONSUMES
 from shared.runtime import Runtime
 
-routes: EventRoutes[NotificationsUnitOfWork] = EventRoutes()
+told: EventRoutes[NotificationsUnitOfWork] = EventRoutes()
 
 
 def _cause(envelope: Envelope) -> Cause:
@@ -25,7 +31,7 @@ def _cause(envelope: Envelope) -> Cause:
     )
 
 
-@routes.on(advisory.CouncilMemberAppointed)
+@told.on(advisory.CouncilMemberAppointed)
 async def on_council_member_appointed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, advisory.CouncilMemberAppointed)
@@ -38,7 +44,7 @@ async def on_council_member_appointed(envelope: Envelope, uow: NotificationsUnit
     await handlers.record_council_member(command, municipality=event.municipality, uow=uow)
 
 
-@routes.on(advisory.CouncilMemberLeft)
+@told.on(advisory.CouncilMemberLeft)
 async def on_council_member_left(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, advisory.CouncilMemberLeft)
@@ -46,7 +52,7 @@ async def on_council_member_left(envelope: Envelope, uow: NotificationsUnitOfWor
     await handlers.remove_council_member(command, municipality=event.municipality, uow=uow)
 
 
-@routes.on(advisory.AdviceRequested)
+@told.on(advisory.AdviceRequested)
 async def on_advice_requested(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, advisory.AdviceRequested)
@@ -64,17 +70,84 @@ async def on_advice_requested(envelope: Envelope, uow: NotificationsUnitOfWork) 
     await handlers.notify_advice_requested(command, municipality=event.municipality, uow=uow)
 
 
-@routes.on(initiatives.InitiativeSubmitted)
+@told.on(initiatives.InitiativeSubmitted)
 async def on_initiative_submitted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, initiatives.InitiativeSubmitted)
     command = commands.RecordInitiative(
-        initiative_id=event.initiative_id, initiator_id=event.initiator_id, title=event.title
+        initiative_id=event.initiative_id,
+        initiator_id=event.initiator_id,
+        title=event.title,
+        neighbourhood=event.neighbourhood,
     )
     await handlers.record_initiative(command, municipality=event.municipality, uow=uow)
 
 
-@routes.on(initiatives.InitiativeDecided)
+@told.on(initiatives.SupportRegistered)
+async def on_support_registered(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.SupportRegistered)
+    command = commands.RecordSupport(
+        initiative_id=event.initiative_id, supporter_id=event.supporter_id, supported=True
+    )
+    await handlers.record_support(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(initiatives.SupportWithdrawn)
+async def on_support_withdrawn(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.SupportWithdrawn)
+    command = commands.RecordSupport(
+        initiative_id=event.initiative_id, supporter_id=event.supporter_id, supported=False
+    )
+    await handlers.record_support(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(initiatives.InitiativeReadyForDecision)
+async def on_ready_for_decision(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeReadyForDecision)
+    command = commands.NotifyReadyForDecision(
+        cause=_cause(envelope),
+        initiative_id=event.initiative_id,
+        advice_positions=event.advice_positions,
+        requested_amount_cents=event.requested_amount_cents,
+    )
+    await handlers.notify_ready_for_decision(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(advisory.AdviceOverdue)
+async def on_advice_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.AdviceOverdue)
+    command = commands.NotifyAdviceOverdue(
+        cause=_cause(envelope),
+        request_id=event.request_id,
+        round_id=event.round_id,
+        council_id=event.council_id,
+        subject_kind=event.subject_kind.value,
+        subject_id=event.subject_id,
+        deadline=event.deadline,
+    )
+    await handlers.notify_advice_overdue(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(advisory.AdviceRoundCompleted)
+async def on_advice_round_completed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.AdviceRoundCompleted)
+    command = commands.NotifyAdviceRoundCompleted(
+        cause=_cause(envelope),
+        round_id=event.round_id,
+        subject_kind=event.subject_kind.value,
+        subject_id=event.subject_id,
+        closed_after_escalation=event.closed_after_escalation,
+        silent_councils=[a.council_id for a in event.advice if a.position is None],
+    )
+    await handlers.notify_advice_round_completed(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(initiatives.InitiativeDecided)
 async def on_initiative_decided(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, initiatives.InitiativeDecided)
@@ -87,6 +160,7 @@ async def on_initiative_decided(envelope: Envelope, uow: NotificationsUnitOfWork
             reasons=event.reasons,
             conditions=event.conditions,
             decided_at=event.decided_at,
+            neighbourhood=event.neighbourhood,
         ),
         municipality=event.municipality,
         uow=uow,
@@ -99,13 +173,14 @@ async def on_initiative_decided(envelope: Envelope, uow: NotificationsUnitOfWork
             title=event.title,
             decision=event.decision.value,
             reasons=event.reasons,
+            conditions=event.conditions,
         ),
         municipality=event.municipality,
         uow=uow,
     )
 
 
-@routes.on(budgets.BudgetAllocated)
+@told.on(budgets.BudgetAllocated)
 async def on_budget_allocated(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, budgets.BudgetAllocated)
@@ -118,7 +193,7 @@ async def on_budget_allocated(envelope: Envelope, uow: NotificationsUnitOfWork) 
     await handlers.notify_budget_allocated(command, municipality=event.municipality, uow=uow)
 
 
-@routes.on(budgets.AllocationRejected)
+@told.on(budgets.AllocationRejected)
 async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
     event = envelope.data
     assert isinstance(event, budgets.AllocationRejected)
@@ -132,6 +207,27 @@ async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWor
         reason=event.reason,
     )
     await handlers.notify_allocation_rejected(command, municipality=event.municipality, uow=uow)
+
+
+def _with_webhooks(
+    handler: EventHandler[NotificationsUnitOfWork] | None,
+) -> EventHandler[NotificationsUnitOfWork]:
+    async def handle(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+        if handler is not None:
+            await handler(envelope, uow)
+        neighbourhood = await handlers.neighbourhood_of(envelope, uow)
+        await handlers.queue_webhooks(envelope, neighbourhood=neighbourhood, uow=uow)
+
+    return handle
+
+
+routes: EventRoutes[NotificationsUnitOfWork] = EventRoutes(
+    {
+        model.event_type(): _with_webhooks(told.handlers.get(model.event_type()))
+        for producer in CONSUMES["notifications"]
+        for model in EVENTS_BY_PRODUCER[producer]
+    }
+)
 
 
 def subscribe(runtime: Runtime, consumer: BatchConsumer[NotificationsUnitOfWork]) -> None:
