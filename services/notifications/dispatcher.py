@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
 
 from services.notifications import handlers
@@ -37,6 +38,7 @@ from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms import NoSmsGateway, SmsGateway
 from shared.contracts.envelope import Envelope
+from shared.telemetry import context_from, tracer
 
 log = logging.getLogger(__name__)
 
@@ -182,51 +184,61 @@ class Dispatcher:
                 await uow.commit()
             MESSAGES_DISPATCHED.labels(channel, "undeliverable").inc()
             return
-        try:
-            if message.channel is Channel.SMS:
-                if not contact.phone:
-                    raise DeliveryError("no phone number for this person", permanent=True)
-                await self._sms.send(
-                    to=contact.phone, text=message.body, key=message.idempotency_key
-                )
-            else:
-                unsubscribe_url = self._renderer.unsubscribe_url(
-                    message.municipality, message.recipient_id
-                )
-                email = build_email(
-                    message,
-                    contact,
-                    sender=self._sender,
-                    domain=self.domain,
-                    unsubscribe_url=unsubscribe_url,
-                )
-                await self._mailer.send(email)
-        except DeliveryError as error:
-            await self._record_failure(message, error)
-            return
-        async with self._unit_of_work() as uow:
-            if await uow.messages.mark_sent(message.id, self._clock()):
-                delivered = events.MessageDelivered(
-                    municipality=message.municipality,
-                    recipient_id=message.recipient_id,
-                    channel=channel,
-                    cause_event_id=message.cause.event_id,
-                    cause_event_type=message.cause.event_type,
-                    message_key=message.idempotency_key,
-                    notice=message.kind.value,
-                )
-                uow.publish(
-                    Envelope.wrap(
-                        to_contract(delivered),
-                        source=uow.settings.source_urn(message.municipality),
-                        correlationid=message.cause.correlation_id,
-                        causationid=message.cause.event_id,
+        # The send and its `message-delivered` event join the trace of the event they tell of.
+        with tracer().start_as_current_span(
+            f"send {channel}",
+            context=context_from(message.cause.traceparent),
+            kind=SpanKind.CLIENT,
+            attributes={"messaging.message.id": message.idempotency_key},
+        ):
+            try:
+                await self._send(message, contact)
+            except DeliveryError as error:
+                await self._record_failure(message, error)
+                return
+            async with self._unit_of_work() as uow:
+                if await uow.messages.mark_sent(message.id, self._clock()):
+                    delivered = events.MessageDelivered(
+                        municipality=message.municipality,
+                        recipient_id=message.recipient_id,
+                        channel=channel,
+                        cause_event_id=message.cause.event_id,
+                        cause_event_type=message.cause.event_type,
+                        message_key=message.idempotency_key,
+                        notice=message.kind.value,
                     )
-                )
-            else:
-                log.info("message %s was sent but erased meanwhile; nothing recorded", message.id)
-            await uow.commit()
+                    uow.publish(
+                        Envelope.wrap(
+                            to_contract(delivered),
+                            source=uow.settings.source_urn(message.municipality),
+                            correlationid=message.cause.correlation_id,
+                            causationid=message.cause.event_id,
+                        )
+                    )
+                else:
+                    log.info(
+                        "message %s was sent but erased meanwhile; nothing recorded", message.id
+                    )
+                await uow.commit()
         MESSAGES_DISPATCHED.labels(channel, "sent").inc()
+
+    async def _send(self, message: Message, contact: Contact) -> None:
+        if message.channel is Channel.SMS:
+            if not contact.phone:
+                raise DeliveryError("no phone number for this person", permanent=True)
+            await self._sms.send(to=contact.phone, text=message.body, key=message.idempotency_key)
+        else:
+            unsubscribe_url = self._renderer.unsubscribe_url(
+                message.municipality, message.recipient_id
+            )
+            email = build_email(
+                message,
+                contact,
+                sender=self._sender,
+                domain=self.domain,
+                unsubscribe_url=unsubscribe_url,
+            )
+            await self._mailer.send(email)
 
     async def _record_failure(self, message: Message, error: DeliveryError) -> None:
         retry_at = self._policy.next_attempt(

@@ -78,6 +78,7 @@ async def test_an_initiative_goes_from_submission_to_the_initiators_email(
     ]
     assert any(name.startswith("publish ") for name in names), "relay hops are in the trace"
     assert any(name.startswith("process ") for name in names)
+    assert "send email" in names, "the trace reaches the e-mails"
 
     await asyncio.to_thread(_trouble, stack)
     await _assert_metrics(stack)

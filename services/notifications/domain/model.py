@@ -244,6 +244,8 @@ class Cause(BaseModel):
     event_id: str
     event_type: str
     correlation_id: str
+    # W3C trace context the event arrived in, so sending the message joins the event's trace.
+    traceparent: str | None = None
 
 
 class Notice(BaseModel):

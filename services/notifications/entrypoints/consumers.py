@@ -18,6 +18,7 @@ from shared.contracts.registry import EVENTS_BY_PRODUCER
 from shared.messaging.consumer import BatchConsumer, EventHandler, EventRoutes
 from shared.messaging.topology import CONSUMES
 from shared.runtime import Runtime
+from shared.telemetry import current_traceparent
 
 told: EventRoutes[NotificationsUnitOfWork] = EventRoutes()
 
@@ -28,6 +29,7 @@ def _cause(envelope: Envelope) -> Cause:
         event_id=envelope.id,
         event_type=envelope.type,
         correlation_id=envelope.correlationid,
+        traceparent=current_traceparent(),
     )
 
 

@@ -478,6 +478,7 @@ def _message_values(message: Message) -> dict[str, Any]:
         cause_event_id=message.cause.event_id,
         cause_event_type=message.cause.event_type,
         cause_correlation_id=message.cause.correlation_id,
+        cause_traceparent=message.cause.traceparent,
     )
     return values
 
@@ -489,6 +490,7 @@ def _message(row: Any) -> Message:
         event_id=values.pop("cause_event_id"),
         event_type=values.pop("cause_event_type"),
         correlation_id=values.pop("cause_correlation_id"),
+        traceparent=values.pop("cause_traceparent"),
     )
     for name in ("next_attempt_at", "claimed_at", "sent_at", "created_at", "read_at"):
         values[name] = aware(values[name])
@@ -707,6 +709,7 @@ class FanoutRepository:
             "cause_event_id": job.cause.event_id,
             "cause_event_type": job.cause.event_type,
             "cause_correlation_id": job.cause.correlation_id,
+            "cause_traceparent": job.cause.traceparent,
             "cursor": job.cursor,
             "done": job.done,
             "created_at": job.created_at,
@@ -736,6 +739,7 @@ class FanoutRepository:
                 event_id=row.cause_event_id,
                 event_type=row.cause_event_type,
                 correlation_id=row.cause_correlation_id,
+                traceparent=row.cause_traceparent,
             ),
             cursor=row.cursor,
             done=row.done,

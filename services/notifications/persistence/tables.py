@@ -125,6 +125,7 @@ class FanoutJobRow(Table, table=True):
     cause_event_id: str = Field(max_length=64)
     cause_event_type: str = Field(max_length=255)
     cause_correlation_id: str = Field(max_length=64)
+    cause_traceparent: str | None = Field(default=None, max_length=64)
     cursor: str | None = Field(default=None, max_length=64)
     done: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, index=True))
     created_at: datetime = _moment(nullable=False)
@@ -220,6 +221,7 @@ class MessageRow(Table, table=True):
     cause_event_id: str = Field(max_length=64)
     cause_event_type: str = Field(max_length=255)
     cause_correlation_id: str = Field(max_length=64)
+    cause_traceparent: str | None = Field(default=None, max_length=64)
     status: str = Field(max_length=20)
     attempts: int = 0
     next_attempt_at: datetime | None = _moment(nullable=True)
