@@ -1,4 +1,4 @@
-"""`inspraak pb count` reaches the budgets service's Pabulib counting; the rest goes to the tools."""
+"""`inspraak pb count` reaches the budgets service's Pabulib counting; the rest, the tools."""
 
 from __future__ import annotations
 
