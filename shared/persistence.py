@@ -27,6 +27,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
         )
         event.listen(engine.sync_engine, "connect", _tune_sqlite_connection)
+        event.listen(engine.sync_engine, "begin", _begin_immediately)
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 10)
@@ -35,12 +36,24 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
 
 
 def _tune_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would open transactions lazily with a plain BEGIN; we open them ourselves.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediately(connection: Any) -> None:
+    """SQLite has no row locks: take the write lock when a transaction starts.
+
+    Otherwise two transactions can both read a row and both write it back, and one update is
+    lost (SELECT ... FOR UPDATE is a no-op on SQLite). The embedded database serialises its
+    transactions instead; PostgreSQL uses real row locks.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
