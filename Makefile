@@ -10,8 +10,10 @@ setup:
 run: setup  ## Kafka, topics, SMTP sink, the four services and the demo municipality
 	@$(PYTHON) -m stack.run
 
-demo: setup  ## drive the whole flow against the running stack (reads .run/stack.env)
+demo: setup  ## against the running stack (reads .run/stack.env): the flows, their events and e-mails
 	@$(PYTHON) -m stack.demo
+	@$(PYTHON) -m stack.demo_lifecycle
+	@$(PYTHON) -m stack.demo_round
 
 test: setup lint  ## the whole suite on a real Kafka broker and a real PostgreSQL
 	@$(PYTHON) -m pytest -q -p no:cacheprovider --durations=10

@@ -23,3 +23,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # aiokafka is chatty about routine rebalances at INFO.
     for chatty in ("aiokafka", "kafka"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
+    # At DEBUG these log SQL parameters, contact details among them: never below INFO.
+    for revealing in ("aiosqlite", "sqlalchemy.engine", "asyncpg"):
+        logging.getLogger(revealing).setLevel(max(logging.INFO, root.level))
