@@ -7,6 +7,7 @@ calendar days before the deadline's day.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,13 @@ REMINDER_TIME = time(9, 0)
 
 
 def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in holidays.country_holidays("NL", years=day.year)
+    return day.weekday() < 5 and day not in dutch_public_holidays(day.year)
+
+
+@functools.cache
+def dutch_public_holidays(year: int) -> frozenset[date]:
+    """Built once per year: the calendar is asked for every day a deadline counts."""
+    return frozenset(holidays.country_holidays("NL", years=year))
 
 
 def local_date(moment: datetime) -> date:

@@ -7,6 +7,7 @@ services share contracts, not code.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,13 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in holidays.country_holidays("NL", years=day.year)
+    return day.weekday() < 5 and day not in dutch_public_holidays(day.year)
+
+
+@functools.cache
+def dutch_public_holidays(year: int) -> frozenset[date]:
+    """Built once per year: the calendar is asked for every day a deadline counts."""
+    return frozenset(holidays.country_holidays("NL", years=year))
 
 
 def deadline_after(start: datetime, days: int, *, working_days: bool) -> datetime:
