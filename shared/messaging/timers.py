@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.messaging.tables import MessagingTables
@@ -53,20 +54,21 @@ async def schedule(
     due_at: datetime,
     payload: Mapping[str, Any] | None = None,
 ) -> None:
-    """Set timer (name, key) to fire at ``due_at``; scheduling it again moves it."""
+    """Set timer (name, key) to fire at ``due_at``; scheduling it again moves and re-arms it."""
     if due_at.tzinfo is None:
         raise ValueError("timers are scheduled in aware (UTC) time")
     connection = await session.connection()
     timer = tables.timer
-    await connection.execute(delete(timer).where(timer.c.name == name, timer.c.key == key))
+    values = {"due_at": due_at.astimezone(UTC), "payload": json.dumps(dict(payload or {}))}
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # One upsert, not a delete and an insert: scheduling sits on the consumers' hot path.
     await connection.execute(
-        insert(timer),
-        {
-            "name": name,
-            "key": key,
-            "due_at": due_at.astimezone(UTC),
-            "payload": json.dumps(dict(payload or {})),
-        },
+        dialect_insert(timer)
+        .values(name=name, key=key, **values)
+        .on_conflict_do_update(
+            index_elements=[timer.c.name, timer.c.key],
+            set_={**values, "fired_at": None, "attempts": 0, "last_error": None},
+        )
     )
 
 
