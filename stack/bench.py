@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -35,13 +37,21 @@ from shared.messaging.topics import ensure_topics
 from shared.messaging.topology import topic_specs
 from stack import bench_flows, bench_hop
 from stack.bench_profile import DISJOINT
-from stack.flow import FlowDriver
+from stack.flow import POLL_S
 
 STARTED = time.perf_counter()
 
 
 def say(text: str) -> None:
     print(f"[{time.perf_counter() - STARTED:6.1f}s] {text}", flush=True)
+
+
+class _OneLineErrors(logging.Formatter):
+    """Errors logged while measuring (e.g. by the in-process service) stay one line each."""
+
+    def formatException(self, ei: Any) -> str:
+        error = ei[1]
+        return f"    {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -76,12 +86,25 @@ def kafka_broker() -> Iterator[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # Progress lines are the bench's own; libraries only speak up when something is wrong.
+    # aiokafka's retried produce errors right after topic creation are routine noise.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_OneLineErrors("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    for chatty in ("aiokafka", "kafka"):
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     namespace = f"bench{uuid.uuid4().hex[:8]}."
     report: dict[str, Any] = {
         "namespace": namespace,
         "events": args.events,
         "partitions": args.partitions,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+    say(
+        f"machine: {os.cpu_count()} CPUs, load average {report['load_average_at_start']} "
+        "(other work on the machine competes with what is measured)"
+    )
     with (
         kafka_broker() as (kafka, broker_kind),
         tempfile.TemporaryDirectory(prefix="inspraak-bench-") as scratch,
@@ -128,26 +151,31 @@ async def _raw_and_hops(
     hops: dict[str, dict[str, Any]] = {}
     say("(b) advisory hop on SQLite (file in a temp dir)")
     sqlite_url = f"sqlite+aiosqlite:///{scratch}/advisory-hop.sqlite3"
-    hops["sqlite"] = await _hop(kafka, namespace, sqlite_url, args.events, "sqlite")
+    hops["sqlite"] = await _hop(kafka, namespace, sqlite_url, args, "sqlite")
     if not args.no_postgres:
-        hops["postgresql"] = await _postgres_hop(kafka, namespace, args.events)
+        hops["postgresql"] = await _postgres_hop(kafka, namespace, args)
     report["hop"] = hops
 
 
-async def _hop(kafka: str, namespace: str, url: str, events: int, label: str) -> dict[str, Any]:
-    result = await bench_hop.advisory_hop(kafka, namespace, url, events, label=label, say=say)
+async def _hop(
+    kafka: str, namespace: str, url: str, args: argparse.Namespace, label: str
+) -> dict[str, Any]:
+    events = args.events
+    result = await bench_hop.advisory_hop(
+        kafka, namespace, url, events, label=label, say=say, partitions=args.partitions
+    )
     say(
         f"    {events} events -> {result['advice_requested_on_output']} AdviceRequested in "
         f"{result['seconds_first_batch_to_all_published']}s = {result['events_per_s']:,.0f}/s "
         f"(consumer busy {result['consumer_busy_pct']}%, python CPU "
-        f"{result['python_cpu_pct']}% of a core)"
+        f"{result['python_cpu_pct']}% of a core, machine {result['machine_busy_pct']}% busy)"
     )
     for step in result["breakdown"]:
         say(f"      {step['step']:<44} {step['pct_of_consumer']:>6}%  {step['ms_total']:>9} ms")
     return result
 
 
-async def _postgres_hop(kafka: str, namespace: str, events: int) -> dict[str, Any]:
+async def _postgres_hop(kafka: str, namespace: str, args: argparse.Namespace) -> dict[str, Any]:
     from shared.devstack.postgres import ThrowawayPostgres
 
     say("(b) advisory hop on PostgreSQL (throwaway cluster); replaying the same input")
@@ -156,7 +184,7 @@ async def _postgres_hop(kafka: str, namespace: str, events: int) -> dict[str, An
     try:
         await asyncio.to_thread(server.start)
         url = await asyncio.to_thread(server.create_database, "advisory_hop")
-        return await _hop(kafka, namespace, url, events, "postgresql")
+        return await _hop(kafka, namespace, url, args, "postgresql")
     except Exception as error:  # PostgreSQL is the optional half of (b)
         say(f"    PostgreSQL hop skipped: {type(error).__name__}: {error}")
         return {"database": "postgresql", "error": f"{type(error).__name__}: {error}"}
@@ -171,82 +199,113 @@ def _flows(
     from stack.seed import seed_demo
 
     say("(c) whole flows: starting the four services as processes (SQLite) and the SMTP sink")
-    stack = LocalStack(
-        scratch / "stack",
-        namespace=f"{namespace}flows.",
-        preferred_ports=False,
-        partitions=args.partitions,
-        bootstrap=kafka,
-        extra_env={"LOG_LEVEL": "WARNING"},
-    )
+    for attempt in range(1, 4):
+        stack = LocalStack(
+            scratch / f"stack-{attempt}",
+            namespace=f"{namespace}flows{attempt}.",
+            preferred_ports=False,
+            partitions=args.partitions,
+            bootstrap=kafka,
+            extra_env={"LOG_LEVEL": "WARNING"},
+        )
+        try:
+            stack.start()
+            break
+        except Exception as error:  # e.g. a free port taken by another process meanwhile
+            stack.stop()
+            if attempt == 3:
+                raise
+            say(f"    the stack did not start ({str(error)[:160]}); trying again")
     try:
-        stack.start()
         tokens = seed_demo(stack.urls())
         say(f"    stack up and seeded: {', '.join(stack.urls().values())}")
         assert stack.mail is not None
-        report["flows"] = asyncio.run(_drive(stack.urls(), tokens, stack.mail.folder, args))
+        report["flows"] = asyncio.run(
+            _drive(stack.urls(), tokens, stack.mail.folder, stack.run_dir, args)
+        )
     finally:
         say("    stopping the stack")
         stack.stop()
 
 
 async def _drive(
-    urls: dict[str, str], tokens: dict[str, str], mail_folder: Path, args: argparse.Namespace
+    urls: dict[str, str],
+    tokens: dict[str, str],
+    mail_folder: Path,
+    logs: Path,
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     mail = bench_flows.MailIndex(mail_folder)
     indexer = asyncio.create_task(mail.run())
+    drivers = bench_flows.Drivers(urls, tokens, mail.mail_for, args.concurrency)
     result: dict[str, Any] = {
+        "database": "sqlite (one file per service)",
         "amount_cents": bench_flows.AMOUNT_CENTS,
         "neighbourhoods": list(bench_flows.NEIGHBOURHOODS_WITH_COUNCIL),
-        "driver_poll_ms": 10,
+        "driver_poll_ms": int(POLL_S * 1000),
         "mail_scan_ms": int(bench_flows.MAIL_SCAN_S * 1000),
+        "flow_timeout_s_per_wait": bench_flows.FLOW_TIMEOUT_S,
     }
-    in_flight = max(args.concurrency, int(args.rate * 10))
+    metrics = drivers.clients[0]
     try:
-        async with bench_flows.make_client(in_flight) as client:
-            driver = FlowDriver(client, urls, tokens, mail.mail_for, timeout_s=60)
-            say("    warm-up: 5 flows one after another (unloaded latency)")
-            warm = bench_flows.Phase("warm-up")
-            for index in range(5):
-                warm.outcomes.append(await bench_flows.run_flow(driver, index))
-            result["unloaded"] = warm.summary()
-            say(f"    unloaded flow: p50 {warm.summary()['p50_ms']} ms")
+        say("    warm-up: 5 flows one after another (unloaded latency)")
+        warm = bench_flows.Phase("warm-up")
+        for index in range(5):
+            warm.outcomes.append(await bench_flows.run_flow(drivers, index))
+        result["unloaded"] = warm.summary()
+        say(f"      unloaded flow p50 {result['unloaded']['p50_ms']} ms")
 
-            say(
-                f"    latency phase: open loop, one flow every {1000 / args.rate:.0f} ms "
-                f"({args.rate:g}/s offered) for {args.flow_seconds:g}s"
-            )
-            latency = await bench_flows.open_loop(
-                driver,
-                rate=args.rate,
-                seconds=args.flow_seconds,
-                drain_s=args.drain_seconds,
-                say=say,
-            )
-            result["latency_phase"] = {
-                "offered_per_s": args.rate,
-                "offered_actual_per_s": round(len(latency.outcomes) / latency.launched_over_s, 2)
-                if latency.launched_over_s
-                else None,
-                **latency.summary(),
-            }
-            _say_phase(result["latency_phase"])
-
-            say(
-                f"    throughput phase: closed loop, {args.concurrency} flows in flight "
-                f"for {args.flow_seconds:g}s"
-            )
-            throughput = await bench_flows.closed_loop(
-                driver,
+        say(
+            f"    throughput: closed loop, {args.concurrency} flows in flight "
+            f"for {args.flow_seconds:g}s"
+        )
+        throughput = await bench_flows.measured(
+            metrics,
+            urls,
+            logs,
+            lambda: bench_flows.closed_loop(
+                drivers,
                 concurrency=args.concurrency,
                 seconds=args.flow_seconds,
                 drain_s=args.drain_seconds,
                 say=say,
+            ),
+        )
+        result["throughput_phase"] = {"concurrency": args.concurrency, **throughput.summary()}
+        _say_phase(result["throughput_phase"])
+
+        capacity = result["throughput_phase"]["completed_per_s"]
+        sustainable = max(0.5, round(capacity, 1) / 2)
+        for key, rate in (("sustainable_latency_phase", sustainable), ("latency_phase", args.rate)):
+            say(
+                f"    latency: open loop, one flow every {1000 / rate:.0f} ms ({rate:g}/s "
+                f"offered{', half the measured capacity' if key.startswith('sus') else ''}) "
+                f"for {args.flow_seconds:g}s"
             )
-            result["throughput_phase"] = {"concurrency": args.concurrency, **throughput.summary()}
-            _say_phase(result["throughput_phase"])
+            phase = await bench_flows.measured(
+                metrics,
+                urls,
+                logs,
+                functools.partial(
+                    bench_flows.open_loop,
+                    drivers,
+                    rate=rate,
+                    seconds=args.flow_seconds,
+                    drain_s=args.drain_seconds,
+                    say=say,
+                ),
+            )
+            result[key] = {
+                "offered_per_s": rate,
+                "offered_actual_per_s": round(len(phase.outcomes) / phase.launched_over_s, 2)
+                if phase.launched_over_s
+                else None,
+                **phase.summary(),
+            }
+            _say_phase(result[key])
     finally:
         indexer.cancel()
+        await drivers.close()
     result["initiator_mails_indexed"] = mail.files
     return result
 
@@ -259,6 +318,9 @@ def _say_phase(phase: dict[str, Any]) -> None:
     )
     say(f"      median per step (ms after the previous step): {phase['step_p50_ms']}")
     say(f"      CPU cores used: {phase['cpu_cores_used']}")
+    say(f"      HTTP requests per flow: {phase['http_requests_per_flow']}")
+    if phase["sqlite_database_is_locked_log_lines"]:
+        say(f"      'database is locked' in logs: {phase['sqlite_database_is_locked_log_lines']}")
     if phase["first_errors"]:
         say(f"      errors: {phase['first_errors']}")
 
@@ -270,8 +332,11 @@ def _best_hop(report: dict[str, Any]) -> dict[str, Any]:
 
 # What the hop's probes mean when one of them dominates (see stack.bench_profile.PROBES).
 WHY = {
-    "advice_deadline (holiday calendar)": "advice_deadline() builds "
-    "holidays.country_holidays('NL') again for every calendar day it counts (~14 per event)",
+    "advice_deadline (holiday calendar)": "advice_deadline() counts the deadline's days "
+    "against the Dutch holiday calendar (cached per year)",
+    "routing_rules.list (select)": "the routing rules are loaded again for every event",
+    "timers.schedule (upsert)": "each request schedules its deadline and reminder "
+    "timers, one upsert statement per timer",
     "rounds.for_subject (select, autoflush)": "request_advice() runs one SELECT per event "
     "to refuse a second round, and that query first autoflushes the previous event's INSERT",
     "councils.list (select)": "the councils are loaded again for every event of a batch",
@@ -280,6 +345,16 @@ WHY = {
     "unit of work commit (total)": "the ORM flush of a batch of new rows at commit",
     "inbox claim (select + insert)": "the inbox lookup and insert per batch",
     "decode CloudEvents record": "header decoding and pydantic validation per record",
+}
+
+
+# What a flow step waits for between the driver's calls (see stack.flow.FlowDriver.run).
+STEP_WAITS = {
+    "advice requested": "initiatives' relay, then advisory's consumer",
+    "ready for decision": "advisory's relay, then initiatives' consumer",
+    "budget answered": "initiatives' relay, budgets' consumer and relay, initiatives' consumer",
+    "initiator e-mailed": "notifications' consumer composes the mail and its dispatcher "
+    "sweep sends it over SMTP",
 }
 
 
@@ -303,26 +378,51 @@ def _bottlenecks(report: dict[str, Any]) -> dict[str, str]:
             f"best hop ({best['database']}) {best['events_per_s']:.0f}/s = {ratio:.3f} x raw "
             f"{raw:.0f}/s. The consumer was busy {best['consumer_busy_pct']}% of the time, "
             f"applying events one by one inside each batch's transaction; of its batch time: "
-            f"{shown}. The service process used {best['python_cpu_pct']}% of one core."
+            f"{shown}. The service process used {best['python_cpu_pct']}% of one core (machine "
+            f"{best['machine_busy_pct']}% busy)."
+            + ("" if best["complete"] else " The hop did not finish within the time cap.")
             + (" Why: " + "; ".join(why) + "." if why else "")
         )
     flows = report.get("flows", {})
     phase = flows.get("throughput_phase")
-    if phase:
+    if phase and phase["completed_per_s"]:
         cpu = dict(phase["cpu_cores_used"])
         busy = cpu.pop("machine_busy_pct", 0.0)
         total = cpu.pop("total", 0.0)
-        ranked = sorted(cpu.items(), key=lambda item: -item[1])
-        shown = ", ".join(f"{name} {cores}" for name, cores in ranked)
+        rate = phase["completed_per_s"]
+        per_flow = ", ".join(
+            f"{name} {1000 * cores / rate:.0f}"
+            for name, cores in sorted(cpu.items(), key=lambda item: -item[1])
+        )
+        outside = max(0.0, 2 * busy / 100 - total)
         steps = phase["step_p50_ms"]
         slowest = max(steps, key=steps.get) if steps else "?"
+        requests = phase["http_requests_per_flow"]
         notes["flows"] = (
-            f"at {phase['concurrency']} in flight the machine was {busy}% busy (2 cores); "
-            f"cores used: {shown} (bench total {total}). "
-            f"Slowest step (median): {slowest!r} {steps.get(slowest)} ms. Each waiting flow "
-            "polls an API every 10 ms, so the services also serve the polling: with a "
-            "saturated CPU that polling, four Python processes and the broker compete for "
-            "the same 2 cores."
+            f"{rate}/s with {phase['concurrency']} in flight; the machine's 2 cores were "
+            f"{busy}% busy: the bench's processes used {total} cores and {outside:.2f} went to "
+            f"processes outside it. CPU ms per completed flow: {per_flow}. "
+            + (
+                "The flows are CPU-bound: every step waits in a queue for a core"
+                if busy >= 95
+                else "The CPU was close to saturated, so each step waits for a core as well "
+                "as for the pauses between consumer polls, relay and dispatcher sweeps"
+                if busy >= 80
+                else "The CPU was not saturated: the flows wait on the pauses between consumer "
+                "polls, relay and dispatcher sweeps, or on locks"
+            )
+            + f" (median per step {steps}; slowest {slowest!r}"
+            + (f": {STEP_WAITS[slowest]}" if slowest in STEP_WAITS else "")
+            + "). HTTP requests per flow: "
+            f"{requests}. The GETs "
+            "are the driver's 10 ms polls; once a poll's answer takes longer than 10 ms each "
+            "waiting flow keeps one GET in flight all the time, so under load the polls are "
+            "most of the HTTP work the services do (part of what this bench measures)."
+            + (
+                f" SQLite busy timeouts ('database is locked') logged: {locked}."
+                if (locked := phase.get("sqlite_database_is_locked_log_lines"))
+                else " No SQLite lock timeouts were logged."
+            )
         )
     return notes
 
@@ -332,8 +432,10 @@ def _final(report: dict[str, Any]) -> dict[str, Any]:
     best = _best_hop(report)
     flows = report.get("flows", {})
     latency = flows.get("latency_phase", {})
+    sustainable = flows.get("sustainable_latency_phase", {})
     throughput = flows.get("throughput_phase", {})
     hop_rates = {name: h.get("events_per_s") for name, h in report.get("hop", {}).items()}
+    started = latency.get("flows_started") or 0
     return {
         "raw_events_per_s": raw,
         "hop_events_per_s": best.get("events_per_s"),
@@ -342,14 +444,28 @@ def _final(report: dict[str, Any]) -> dict[str, Any]:
         "flow_p50_ms": latency.get("p50_ms"),
         "flow_p95_ms": latency.get("p95_ms"),
         "flow_p99_ms": latency.get("p99_ms"),
+        "flow_offered_per_s": latency.get("offered_per_s"),
+        "flow_offered_actual_per_s": latency.get("offered_actual_per_s"),
+        "flow_completed_fraction": round(latency["flows_completed"] / started, 3)
+        if started
+        else None,
+        "flow_percentiles_include_lower_bounds": latency.get("percentiles_include_lower_bounds"),
+        "flow_sustainable_offered_per_s": sustainable.get("offered_per_s"),
+        "flow_sustainable_p50_ms": sustainable.get("p50_ms"),
+        "flow_sustainable_p95_ms": sustainable.get("p95_ms"),
+        "flow_sustainable_p99_ms": sustainable.get("p99_ms"),
+        "flow_unloaded_p50_ms": flows.get("unloaded", {}).get("p50_ms"),
+        "flow_concurrency": throughput.get("concurrency"),
+        "flow_database": flows.get("database"),
         "hop_database": best.get("database"),
         "hop_events_per_s_by_database": hop_rates,
         "events": report["events"],
         "partitions": report["partitions"],
-        "flow_offered_per_s": latency.get("offered_per_s"),
-        "flow_offered_actual_per_s": latency.get("offered_actual_per_s"),
-        "flow_concurrency": throughput.get("concurrency"),
+        "kafka": report.get("kafka"),
+        "cpus": report.get("cpus"),
+        "load_average_at_start": report.get("load_average_at_start"),
         "bottlenecks": _bottlenecks(report),
+        "elapsed_s": report.get("elapsed_s"),
         "details": report,
     }
 
@@ -357,10 +473,9 @@ def _final(report: dict[str, Any]) -> dict[str, Any]:
 def _print_summary(report: dict[str, Any]) -> None:
     final = _final(report)
     say("summary")
-    for key in ("raw_events_per_s", "hop_events_per_s", "hop_ratio", "flow_per_s"):
-        say(f"    {key:<18} {final[key]}")
-    for key in ("flow_p50_ms", "flow_p95_ms", "flow_p99_ms"):
-        say(f"    {key:<18} {final[key]}  (at {final['flow_offered_per_s']} flows/s offered)")
+    for key, value in final.items():
+        if key not in ("bottlenecks", "details"):
+            say(f"    {key:<40} {value}")
     for name, text in final["bottlenecks"].items():
         say(f"    bottleneck ({name}): {text}")
 

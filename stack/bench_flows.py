@@ -9,6 +9,7 @@ measured, both as latency (up to one poll interval per wait) and as load on the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.policy
 import os
 import re
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from stack.bench_profile import machine_ticks
 from stack.flow import FlowDriver, FlowResult
 
 Say = Callable[[str], None]
@@ -31,6 +33,7 @@ NEIGHBOURHOODS_WITH_COUNCIL = ("BU03620001", "BU03620002")
 AMOUNT_CENTS = 100
 INITIATOR = "resident-demo"
 MAIL_SCAN_S = 0.02
+FLOW_TIMEOUT_S = 60.0
 _QUOTED = re.compile(r'"([^"]+)"')
 _HEADERS = BytesHeaderParser(policy=email.policy.default)
 
@@ -76,7 +79,8 @@ class MailIndex:
 
     async def run(self) -> None:
         while True:
-            self.scan()
+            with contextlib.suppress(OSError):  # unreadable for a moment: next scan
+                self.scan()
             await asyncio.sleep(MAIL_SCAN_S)
 
     async def mail_for(self, title: str) -> bool:
@@ -99,9 +103,16 @@ class Phase:
     launched_over_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
     requests: dict[str, float] = field(default_factory=dict)
+    locked: dict[str, int] = field(default_factory=dict)
 
     def totals_ms(self) -> list[float]:
-        return sorted(o.result.total_ms for o in self.outcomes if o.result is not None)
+        """Every started flow's total; a flow that failed or never finished counts with the
+        time it had run when it was given up (a lower bound, ranked as the slowest)."""
+        done = sorted(o.result.total_ms for o in self.outcomes if o.result is not None)
+        given_up = sorted(
+            1000 * (o.finished - o.started) for o in self.outcomes if o.result is None
+        )
+        return done + [max(done[-1] if done else 0.0, value) for value in given_up]
 
     def summary(self) -> dict[str, Any]:
         totals = self.totals_ms()
@@ -119,8 +130,10 @@ class Phase:
             "p95_ms": _percentile(totals, 95),
             "p99_ms": _percentile(totals, 99),
             "max_ms": round(totals[-1], 1) if totals else None,
+            "percentiles_include_lower_bounds": len(ok) < len(self.outcomes),
             "step_p50_ms": _step_medians(ok),
             "cpu_cores_used": self.cpu,
+            "sqlite_database_is_locked_log_lines": self.locked,
             "http_requests_per_flow": {
                 name: round(count / max(1, len(self.outcomes)), 1)
                 for name, count in self.requests.items()
@@ -147,10 +160,41 @@ def _step_medians(outcomes: list[Outcome]) -> dict[str, float]:
     return {step: round(statistics.median(values), 1) for step, values in gaps.items()}
 
 
-async def run_flow(driver: FlowDriver, index: int) -> Outcome:
+class Drivers:
+    """Flow drivers, each with its own small HTTP client.
+
+    One big shared client would spend the driver's CPU in httpcore's pool, which scans every
+    pooled connection for each request; small pools keep the load generator cheap.
+    """
+
+    def __init__(
+        self,
+        urls: dict[str, str],
+        tokens: dict[str, str],
+        mail_for: Callable[[str], Awaitable[bool]],
+        count: int,
+    ) -> None:
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
+        self.clients = [
+            httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, pool=None))
+            for _ in range(count)
+        ]
+        self._drivers = [
+            FlowDriver(client, urls, tokens, mail_for, timeout_s=FLOW_TIMEOUT_S)
+            for client in self.clients
+        ]
+
+    def __getitem__(self, index: int) -> FlowDriver:
+        return self._drivers[index % len(self._drivers)]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.clients))
+
+
+async def run_flow(drivers: Drivers, index: int) -> Outcome:
     started = time.perf_counter()
     try:
-        result = await driver.run(
+        result = await drivers[index].run(
             amount_cents=AMOUNT_CENTS,
             neighbourhood=NEIGHBOURHOODS_WITH_COUNCIL[index % len(NEIGHBOURHOODS_WITH_COUNCIL)],
         )
@@ -160,50 +204,55 @@ async def run_flow(driver: FlowDriver, index: int) -> Outcome:
 
 
 async def open_loop(
-    driver: FlowDriver, *, rate: float, seconds: float, drain_s: float, say: Say
+    drivers: Drivers, *, rate: float, seconds: float, drain_s: float, say: Say
 ) -> Phase:
     """Start a flow every 1/rate seconds whatever happens to the earlier ones."""
     phase = Phase("open loop")
-    count = int(rate * seconds)
+    count = max(1, int(rate * seconds))
     tasks: list[asyncio.Task[Outcome]] = []
+    launched: list[float] = []
+    every = max(1, int(rate * 5))
     with _cpu(phase):
         began = time.perf_counter()
         for index in range(count):
             delay = began + index / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(run_flow(driver, index)))
-            if index and index % int(rate * 5) == 0:
+            tasks.append(asyncio.create_task(run_flow(drivers, index)))
+            launched.append(time.perf_counter())
+            if index and index % every == 0:
                 finished = sum(t.done() for t in tasks)
                 say(f"    {index} flows started, {finished} finished")
         phase.launched_over_s = time.perf_counter() - began
-        phase.outcomes = await _gather(tasks, drain_s, say)
+        phase.outcomes = await _gather(tasks, launched, drain_s, say)
     phase.window_s = seconds
     return phase
 
 
 async def closed_loop(
-    driver: FlowDriver, *, concurrency: int, seconds: float, drain_s: float, say: Say
+    drivers: Drivers, *, concurrency: int, seconds: float, drain_s: float, say: Say
 ) -> Phase:
     """``concurrency`` workers, each starting its next flow when the last one finished."""
     phase = Phase("closed loop")
     deadline = time.perf_counter() + seconds
-    counter = iter(range(10**9))
+    started = 0
 
-    async def worker() -> list[Outcome]:
+    async def worker(slot: int) -> list[Outcome]:
+        nonlocal started
         mine: list[Outcome] = []
         while time.perf_counter() < deadline:
-            mine.append(await run_flow(driver, next(counter)))
+            started += 1
+            mine.append(await run_flow(drivers, slot))
         return mine
 
     async def progress() -> None:
         while True:
             await asyncio.sleep(5)
-            say(f"    {next(counter)} flows started so far")
+            say(f"    {started} flows started so far")
 
     with _cpu(phase):
         reporter = asyncio.create_task(progress())
-        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        workers = [asyncio.create_task(worker(slot)) for slot in range(concurrency)]
         done, pending = await asyncio.wait(workers, timeout=seconds + drain_s)
         reporter.cancel()
         for task in pending:
@@ -215,7 +264,9 @@ async def closed_loop(
     return phase
 
 
-async def _gather(tasks: list[asyncio.Task[Outcome]], drain_s: float, say: Say) -> list[Outcome]:
+async def _gather(
+    tasks: list[asyncio.Task[Outcome]], launched: list[float], drain_s: float, say: Say
+) -> list[Outcome]:
     done, pending = await asyncio.wait(tasks, timeout=drain_s) if tasks else (set(), set())
     for task in pending:
         task.cancel()
@@ -223,16 +274,9 @@ async def _gather(tasks: list[asyncio.Task[Outcome]], drain_s: float, say: Say) 
         say(f"    {len(pending)} flows unfinished after the drain; counted as failed")
     now = time.perf_counter()
     return [
-        task.result() if task in done else Outcome(now, now, error="unfinished after drain")
-        for task in tasks
+        task.result() if task in done else Outcome(began, now, error="unfinished after drain")
+        for task, began in zip(tasks, launched, strict=True)
     ]
-
-
-def make_client(concurrency: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
-    )
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, pool=None))
 
 
 async def http_requests(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, float]:
@@ -249,16 +293,33 @@ async def http_requests(client: httpx.AsyncClient, urls: dict[str, str]) -> dict
 
 
 async def measured(
-    client: httpx.AsyncClient, urls: dict[str, str], run: Callable[[], Awaitable[Phase]]
+    client: httpx.AsyncClient,
+    urls: dict[str, str],
+    logs: Path,
+    run: Callable[[], Awaitable[Phase]],
 ) -> Phase:
-    """Run a phase and note how many requests the services served meanwhile."""
-    before = await http_requests(client, urls)
+    """Run a phase and note the requests served and SQLite lock timeouts meanwhile."""
+    before, locked = await http_requests(client, urls), sqlite_locked(logs)
     phase = await run()
-    after = await http_requests(client, urls)
+    after, locked_after = await http_requests(client, urls), sqlite_locked(logs)
     phase.requests = {
         m: after[m] - before.get(m, 0.0) for m in after if after[m] > before.get(m, 0)
     }
+    phase.locked = {
+        name: count - locked.get(name, 0)
+        for name, count in locked_after.items()
+        if count > locked.get(name, 0)
+    }
     return phase
+
+
+def sqlite_locked(logs: Path) -> dict[str, int]:
+    """Per service, how often its log says 'database is locked' (a busy timeout ran out)."""
+    counts: dict[str, int] = {}
+    for log in sorted(logs.glob("*.log")):
+        with contextlib.suppress(OSError):
+            counts[log.stem] = log.read_text(errors="replace").count("database is locked")
+    return counts
 
 
 # --- CPU per process: what limits the flows on a small machine ---------------------------
@@ -314,7 +375,7 @@ def _cpu(phase: Phase) -> Iterator[None]:
     """Cores used per process over the phase (2.0 would be both cores of this machine)."""
     processes = _descendants(os.getpid())
     before = {pid: _ticks(pid) for pid in processes}
-    machine = _machine_ticks()
+    machine = machine_ticks()
     started = time.perf_counter()
     try:
         yield
@@ -325,12 +386,5 @@ def _cpu(phase: Phase) -> Iterator[None]:
             used[name] = used.get(name, 0.0) + max(0.0, _ticks(pid) - before[pid]) / wall
         phase.cpu = {name: round(cores, 2) for name, cores in sorted(used.items())}
         phase.cpu["total"] = round(sum(used.values()), 2)
-        busy, total = (now - then for now, then in zip(_machine_ticks(), machine, strict=True))
+        busy, total = (now - then for now, then in zip(machine_ticks(), machine, strict=True))
         phase.cpu["machine_busy_pct"] = round(100 * busy / total, 1) if total else 0.0
-
-
-def _machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from the first line of /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values) - idle, sum(values)

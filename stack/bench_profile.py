@@ -25,7 +25,6 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("shared.messaging.consumer", "parse_record", "decode CloudEvents record"),
     ("shared.messaging.consumer", "claim_unseen", "inbox claim (select + insert)"),
     ("services.advisory.handlers", "request_advice", "handler request_advice (total)"),
-    ("services.advisory.handlers", "advice_deadline", "  advice_deadline (holiday calendar)"),
     (
         "services.advisory.persistence.repository",
         "AdviceRoundRepository.for_subject",
@@ -33,14 +32,22 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "services.advisory.persistence.repository",
+        "RoutingRuleRepository.list",
+        "  routing_rules.list (select)",
+    ),
+    (
+        "services.advisory.persistence.repository",
         "CouncilRepository.list",
         "  councils.list (select)",
     ),
+    ("services.advisory.handlers", "route", "  route (domain)"),
+    ("services.advisory.handlers", "advice_deadline", "  advice_deadline (holiday calendar)"),
     (
         "services.advisory.persistence.repository",
         "AdviceRoundRepository.save",
         "  rounds.save (session.get + add)",
     ),
+    ("services.advisory.handlers", "schedule", "  timers.schedule (upsert)"),
     ("shared.messaging.unit_of_work", "UnitOfWork.publish", "  uow.publish (envelope + record)"),
     ("shared.messaging.unit_of_work", "UnitOfWork.commit", "unit of work commit (total)"),
     ("shared.messaging.unit_of_work", "write_outbox", "  outbox insert"),
@@ -51,10 +58,13 @@ TOTAL = "consumer batch (total)"
 DISJOINT = (
     "decode CloudEvents record",
     "inbox claim (select + insert)",
-    "  advice_deadline (holiday calendar)",
     "  rounds.for_subject (select, autoflush)",
+    "  routing_rules.list (select)",
     "  councils.list (select)",
+    "  route (domain)",
+    "  advice_deadline (holiday calendar)",
     "  rounds.save (session.get + add)",
+    "  timers.schedule (upsert)",
     "  uow.publish (envelope + record)",
     "unit of work commit (total)",
 )
@@ -98,9 +108,16 @@ class HopProbes:
         if original is None:
             return []
         probe = self.probes.setdefault(label, Probe(label))
-        timed = _timed(original, probe, self.first_call, label)
-        setattr(owner, name, timed)
-        return [lambda: setattr(owner, name, original)]
+        own = name in vars(owner)  # False for a method a subclass inherits
+        setattr(owner, name, _timed(original, probe, self.first_call, label))
+
+        def restore() -> None:
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+        return [restore]
 
     def batch_seconds(self) -> float:
         total = self.probes.get(TOTAL)
@@ -152,12 +169,29 @@ def _timed(
 
 
 class CpuClock:
-    """Process CPU time against wall time: 100% means one core's worth of work."""
+    """This process's CPU time against wall time (100% is one core's worth of work), and how
+    busy the whole machine was meanwhile (other processes compete for the same cores)."""
 
     def __init__(self) -> None:
         self.wall = time.perf_counter()
         self.cpu = time.process_time()
+        self.machine = machine_ticks()
 
     def percent(self) -> float:
         wall = time.perf_counter() - self.wall
         return round(100 * (time.process_time() - self.cpu) / wall, 1) if wall > 0 else 0.0
+
+    def machine_busy_percent(self) -> float:
+        busy, total = (now - then for now, then in zip(machine_ticks(), self.machine, strict=True))
+        return round(100 * busy / total, 1) if total else 0.0
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from the first line of /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            values = [int(v) for v in stat.readline().split()[1:9]]
+    except OSError:  # not Linux: report the machine as unknown (0 of 0)
+        return 0, 0
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
