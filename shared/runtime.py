@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from faststream import AckPolicy
@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import TokenVerifier
 from shared.http import install_operational_routes, install_problem_handlers
-from shared.messaging.consumer import BatchConsumer
+from shared.messaging.consumer import BatchConsumer, EventRoutes
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay, producer_send
@@ -39,6 +39,7 @@ from shared.settings import ServiceSettings
 from shared.telemetry import configure_tracing, context_from_headers, tracer
 
 log = logging.getLogger(__name__)
+U = TypeVar("U", bound=UnitOfWork)
 BackgroundTask = Callable[[], Any]
 
 
@@ -60,8 +61,28 @@ class Runtime:
     def outbox_signal(self) -> asyncio.Event:
         return self.relay.signal
 
-    def dead_letters(self, group: str) -> DeadLetters:
-        return DeadLetters(self.producer, service=self.settings.service_name, group=group)
+    def batch_consumer(
+        self,
+        routes: EventRoutes[U],
+        unit_of_work: Callable[[], U],
+        rejections: tuple[type[Exception], ...],
+    ) -> BatchConsumer[U]:
+        """The service's consumer: its group, its dead-letter topics, its handlers.
+
+        ``rejections`` are the errors that can never succeed on a retry (the domain refuses
+        the event): those events go to the dead-letter topic instead of being redelivered.
+        """
+        group = self.consumer_group
+        return BatchConsumer(
+            service=self.settings.service_name,
+            group=group,
+            routes=routes,
+            unit_of_work=unit_of_work,
+            dead_letters=DeadLetters(
+                self.producer, service=self.settings.service_name, group=group
+            ),
+            rejections=rejections,
+        )
 
     def batch_subscriber(self, consumer: BatchConsumer[Any]) -> Callable[[Any], Any]:
         """FastStream's subscriber for a kit consumer: batches, manual acks, records kept raw.

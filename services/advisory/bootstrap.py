@@ -10,7 +10,6 @@ from services.advisory.entrypoints import consumers
 from services.advisory.persistence.tables import messaging
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
 from services.advisory.settings import AdvisorySettings
-from shared.messaging.consumer import BatchConsumer
 from shared.messaging.timers import TimerWheel
 from shared.runtime import Runtime, create_runtime
 
@@ -21,14 +20,7 @@ def bootstrap(settings: AdvisorySettings) -> Runtime:
         AdvisoryUnitOfWork, runtime.sessions, messaging, settings, runtime.outbox_signal
     )
     runtime.unit_of_work = unit_of_work
-    consumer = BatchConsumer(
-        service=settings.service_name,
-        group=runtime.consumer_group,
-        routes=consumers.routes,
-        unit_of_work=unit_of_work,
-        dead_letters=runtime.dead_letters(runtime.consumer_group),
-        rejections=(AdvisoryError,),
-    )
+    consumer = runtime.batch_consumer(consumers.routes, unit_of_work, (AdvisoryError,))
     consumers.subscribe(runtime, consumer)
     # Deadlines, reminders, term ends and consultation closings fire from durable timers; one
     # wheel per replica, and the kit's row claims make each timer fire once.

@@ -9,7 +9,6 @@ from services.budgets.entrypoints import consumers
 from services.budgets.persistence.tables import messaging
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
 from services.budgets.settings import BudgetsSettings
-from shared.messaging.consumer import BatchConsumer
 from shared.runtime import Runtime, create_runtime
 
 
@@ -19,13 +18,6 @@ def bootstrap(settings: BudgetsSettings) -> Runtime:
         BudgetsUnitOfWork, runtime.sessions, messaging, settings, runtime.outbox_signal
     )
     runtime.unit_of_work = unit_of_work
-    consumer = BatchConsumer(
-        service=settings.service_name,
-        group=runtime.consumer_group,
-        routes=consumers.routes,
-        unit_of_work=unit_of_work,
-        dead_letters=runtime.dead_letters(runtime.consumer_group),
-        rejections=(BudgetError,),
-    )
+    consumer = runtime.batch_consumer(consumers.routes, unit_of_work, (BudgetError,))
     consumers.subscribe(runtime, consumer)
     return runtime

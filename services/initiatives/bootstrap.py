@@ -10,7 +10,6 @@ from services.initiatives.handlers import TIMER_HANDLERS
 from services.initiatives.persistence.tables import messaging
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
 from services.initiatives.settings import InitiativesSettings
-from shared.messaging.consumer import BatchConsumer
 from shared.messaging.timers import TimerWheel
 from shared.runtime import Runtime, create_runtime
 
@@ -21,25 +20,11 @@ def bootstrap(settings: InitiativesSettings) -> Runtime:
         InitiativesUnitOfWork, runtime.sessions, messaging, settings, runtime.outbox_signal
     )
     runtime.unit_of_work = unit_of_work
-    consumer = BatchConsumer(
-        service=settings.service_name,
-        group=runtime.consumer_group,
-        routes=consumers.routes,
-        unit_of_work=unit_of_work,
-        dead_letters=runtime.dead_letters(runtime.consumer_group),
-        rejections=(InitiativeError,),
-    )
+    consumer = runtime.batch_consumer(consumers.routes, unit_of_work, (InitiativeError,))
     consumers.subscribe(runtime, consumer)
     wheel = TimerWheel(
         unit_of_work=unit_of_work, handlers=TIMER_HANDLERS, service=settings.service_name
     )
-
-    async def deadline_timers() -> None:
-        """Support windows, decision deadlines and milestones fire as events."""
-        try:
-            await wheel.run()
-        finally:
-            await wheel.stop()
-
-    runtime.background.append(deadline_timers)
+    # Support windows, decision deadlines and milestones fire as events.
+    runtime.background.append(wheel.run)
     return runtime

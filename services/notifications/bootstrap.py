@@ -19,7 +19,6 @@ from services.notifications.rendering import Renderer
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms import HttpSmsGateway, SmsGateway
 from services.notifications.webhooks import WebhookDispatcher
-from shared.messaging.consumer import BatchConsumer
 from shared.runtime import Runtime, create_runtime
 
 
@@ -47,14 +46,9 @@ def bootstrap(
         digests=DigestSchedule(hour=settings.digest_hour, weekday=settings.digest_weekday),
     )
     runtime.unit_of_work = unit_of_work
-    consumer = BatchConsumer(
-        service=settings.service_name,
-        group=runtime.consumer_group,
-        routes=consumers.routes,
-        unit_of_work=unit_of_work,
-        dead_letters=runtime.dead_letters(runtime.consumer_group),
-        # A command that cannot be built from a valid contract event will never succeed.
-        rejections=(NotificationError, ValidationError),
+    # A command that cannot be built from a valid contract event will never succeed.
+    consumer = runtime.batch_consumer(
+        consumers.routes, unit_of_work, (NotificationError, ValidationError)
     )
     consumers.subscribe(runtime, consumer)
     dispatcher = Dispatcher(
