@@ -10,6 +10,13 @@ One run, one broker (``KAFKA_BOOTSTRAP_SERVERS`` or a local one), a fresh topic 
 (c) whole flows   the four services as processes (SQLite) driven by :class:`FlowDriver`:
                   latency at a fixed offered load (open loop), then throughput at a fixed
                   concurrency (closed loop).
+(d) support       on the same stack: supports/s through the initiatives API, every accepted
+                  support one `support-registered` event (:mod:`stack.bench_support`).
+(e) ballots       on the same stack: ballots/s through the budgets API and paper ballots
+                  imported in bulk, each one ballot row and one `ballot-cast` event
+                  (:mod:`stack.bench_round`).
+(f) counting      100,000 generated ballots over 50 projects counted greedy and by the Method
+                  of Equal Shares, ours beside pabutools (:mod:`stack.bench_round`).
 
 It measures and reports; it asserts nothing about speed. Progress goes to stdout as it runs;
 the LAST line is one JSON object with every number.
@@ -35,7 +42,7 @@ from typing import Any
 from shared.devstack.kafka import LocalKafkaBroker
 from shared.messaging.topics import ensure_topics
 from shared.messaging.topology import topic_specs
-from stack import bench_flows, bench_hop
+from stack import bench_flows, bench_hop, bench_round, bench_support
 from stack.bench_profile import DISJOINT
 from stack.flow import POLL_S
 
@@ -64,6 +71,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="flows in flight (closed)")
     parser.add_argument("--flow-seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--drain-seconds", type=float, default=60.0, help="wait after a phase")
+    parser.add_argument("--no-support", action="store_true", help="skip part (d)")
+    parser.add_argument("--no-ballots", action="store_true", help="skip part (e)")
+    parser.add_argument("--no-counting", action="store_true", help="skip part (f)")
+    parser.add_argument("--count-ballots", type=int, default=100_000, help="ballots counted")
+    parser.add_argument("--count-projects", type=int, default=50, help="projects counted")
+    parser.add_argument("--count-limit", type=float, default=120.0, help="seconds per count")
     return parser.parse_args(argv)
 
 
@@ -122,8 +135,20 @@ def main(argv: list[str] | None = None) -> int:
         raw_out = bench_hop.ensure_raw_output(kafka, namespace)
         say(f"topics created under namespace {namespace!r}, {args.partitions} partitions each")
         asyncio.run(_raw_and_hops(kafka, namespace, raw_out, args, Path(scratch), report))
-        if not args.no_flows:
-            _flows(kafka, namespace, args, Path(scratch), report)
+        if not (args.no_flows and args.no_support and args.no_ballots):
+            _on_a_stack(kafka, namespace, args, Path(scratch), report)
+    if not args.no_counting:
+        say(
+            f"(f) counting {args.count_ballots:,} ballots over {args.count_projects} projects: "
+            "ours and pabutools, greedy and MES, each in a child process with a time limit"
+        )
+        report["counting"] = bench_round.measure_counting(
+            ballots=args.count_ballots,
+            projects=args.count_projects,
+            limit_s=args.count_limit,
+            mes_fallbacks=(10_000, 2_000),
+        )
+        _say_counting(report["counting"])
     report["elapsed_s"] = round(time.perf_counter() - STARTED, 1)
     _print_summary(report)
     print(json.dumps(_final(report), separators=(",", ":")), flush=True)
@@ -192,13 +217,14 @@ async def _postgres_hop(kafka: str, namespace: str, args: argparse.Namespace) ->
         await asyncio.to_thread(server.stop)
 
 
-def _flows(
+def _on_a_stack(
     kafka: str, namespace: str, args: argparse.Namespace, scratch: Path, report: dict[str, Any]
 ) -> None:
+    """Parts (c), (d) and (e): the four services as processes, seeded like `make run`."""
     from stack.local import LocalStack
     from stack.seed import seed_demo
 
-    say("(c) whole flows: starting the four services as processes (SQLite) and the SMTP sink")
+    say("(c-e) starting the four services as processes (SQLite) and the SMTP sink")
     for attempt in range(1, 4):
         stack = LocalStack(
             scratch / f"stack-{attempt}",
@@ -220,9 +246,26 @@ def _flows(
         tokens = seed_demo(stack.urls())
         say(f"    stack up and seeded: {', '.join(stack.urls().values())}")
         assert stack.mail is not None
-        report["flows"] = asyncio.run(
-            _drive(stack.urls(), tokens, stack.mail.folder, stack.run_dir, args)
-        )
+        if not args.no_flows:
+            report["flows"] = asyncio.run(
+                _drive(stack.urls(), tokens, stack.mail.folder, stack.run_dir, args)
+            )
+        if not args.no_support:
+            say("(d) support registration through the initiatives API, then counted on Kafka")
+            report["support"] = asyncio.run(
+                bench_support.measure_support(
+                    stack.urls(), tokens["civil_servant"], kafka, namespace=stack.namespace
+                )
+            )
+            _say_exactly_once("supports", report["support"], "support_per_s")
+        if not args.no_ballots:
+            say("(e) ballots through the budgets API and paper imports, then counted on Kafka")
+            report["ballots"] = asyncio.run(
+                bench_round.measure_ingestion(
+                    stack.stack_env(tokens), online=1_500, paper=2_000, concurrency=32
+                )
+            )
+            _say_exactly_once("ballots", report["ballots"], "ballots_per_s")
     finally:
         say("    stopping the stack")
         stack.stop()
@@ -308,6 +351,16 @@ async def _drive(
         await drivers.close()
     result["initiator_mails_indexed"] = mail.files
     return result
+
+
+def _say_exactly_once(what: str, result: dict[str, Any], rate: str) -> None:
+    say(f"    {result[rate]} {what}/s; exactly once: {result['exactly_once']}")
+    say(f"    {json.dumps(result)}")
+
+
+def _say_counting(counting: dict[str, Any]) -> None:
+    for key, value in counting.items():
+        say(f"    {key:<40} {value}")
 
 
 def _say_phase(phase: dict[str, Any]) -> None:
@@ -435,6 +488,8 @@ def _final(report: dict[str, Any]) -> dict[str, Any]:
     sustainable = flows.get("sustainable_latency_phase", {})
     throughput = flows.get("throughput_phase", {})
     hop_rates = {name: h.get("events_per_s") for name, h in report.get("hop", {}).items()}
+    support = report.get("support", {})
+    ballots = report.get("ballots", {})
     started = latency.get("flows_started") or 0
     return {
         "raw_events_per_s": raw,
@@ -457,6 +512,12 @@ def _final(report: dict[str, Any]) -> dict[str, Any]:
         "flow_unloaded_p50_ms": flows.get("unloaded", {}).get("p50_ms"),
         "flow_concurrency": throughput.get("concurrency"),
         "flow_database": flows.get("database"),
+        "support_per_s": support.get("support_per_s"),
+        "support_exactly_once": support.get("exactly_once"),
+        "ballots_per_s": ballots.get("ballots_per_s"),
+        "paper_ballots_per_s": ballots.get("paper_ballots_per_s"),
+        "ballots_exactly_once": ballots.get("exactly_once"),
+        "counting": report.get("counting"),
         "hop_database": best.get("database"),
         "hop_events_per_s_by_database": hop_rates,
         "events": report["events"],
