@@ -11,22 +11,32 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 ReadinessCheck = Callable[[], Awaitable[None]]
+RETRY_AFTER_BUSY_S = 1
 
 
 class Problem(Exception):
     """An RFC 9457 problem: raise it anywhere in a request to answer with problem+json."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        retry_after_s: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.errors = status, title, detail, errors
+        self.retry_after_s = retry_after_s
 
     def response(self, instance: str) -> JSONResponse:
         body: dict[str, Any] = {
@@ -38,7 +48,9 @@ class Problem(Exception):
         }
         if self.errors:
             body["errors"] = self.errors
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
+        if self.retry_after_s is not None:
+            headers["Retry-After"] = str(self.retry_after_s)
         return JSONResponse(
             jsonable_encoder(body), self.status, media_type=PROBLEM_JSON, headers=headers
         )
@@ -73,9 +85,29 @@ def install_problem_handlers(app: FastAPI) -> None:
             request.url.path
         )
 
+    async def on_busy_database(request: Request, error: Exception) -> Response:
+        """No connection free within the pool's timeout, or SQLite's lock not granted within its
+        busy timeout: the request changed nothing, so the client may simply try again."""
+        if isinstance(error, OperationalError) and "database is locked" not in str(error):
+            raise error
+        log.warning(
+            "%s %s answered 503: the database is busy (%s)",
+            request.method,
+            request.url.path,
+            type(error).__name__,
+        )
+        return Problem(
+            503,
+            "Service busy",
+            "The service is too busy to answer now; nothing was changed. Try again shortly.",
+            retry_after_s=RETRY_AFTER_BUSY_S,
+        ).response(request.url.path)
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(PoolTimeoutError, on_busy_database)
+    app.add_exception_handler(OperationalError, on_busy_database)
 
 
 def install_operational_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
