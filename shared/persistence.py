@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_reading_only: ContextVar[bool] = ContextVar("inspraak_reading_only", default=False)
+
+
+@contextmanager
+def reading_only(enabled: bool = True) -> Iterator[None]:
+    """Transactions begun inside only read (e.g. while answering a GET).
+
+    On SQLite they begin deferred: in WAL mode a reader sees the last commit without the write
+    lock, so a GET never queues behind a consumer's batch transaction. PostgreSQL is unaffected.
+    """
+    token = _reading_only.set(enabled)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
 
 
 def is_sqlite(url: str) -> bool:
@@ -27,7 +46,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
         )
         event.listen(engine.sync_engine, "connect", _tune_sqlite_connection)
-        event.listen(engine.sync_engine, "begin", _begin_immediately)
+        event.listen(engine.sync_engine, "begin", _begin)
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 10)
@@ -46,14 +65,14 @@ def _tune_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediately(connection: Any) -> None:
-    """SQLite has no row locks: take the write lock when a transaction starts.
+def _begin(connection: Any) -> None:
+    """SQLite has no row locks: a transaction that may write takes the write lock at once.
 
     Otherwise two transactions can both read a row and both write it back, and one update is
     lost (SELECT ... FOR UPDATE is a no-op on SQLite). The embedded database serialises its
-    transactions instead; PostgreSQL uses real row locks.
+    writing transactions instead; PostgreSQL uses real row locks. Read-only ones need no lock.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN" if _reading_only.get() else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

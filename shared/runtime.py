@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import clock
 from shared.auth import TokenVerifier
 from shared.http import install_operational_routes, install_problem_handlers
 from shared.messaging.consumer import BatchConsumer, EventRoutes
@@ -34,13 +35,16 @@ from shared.messaging.tables import OUTBOX_SLOTS, MessagingTables
 from shared.messaging.topology import consumed_topics, consumer_group
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.metrics import HTTP_REQUESTS
-from shared.persistence import create_engine, session_factory
+from shared.persistence import create_engine, is_sqlite, reading_only, session_factory
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_tracing, context_from_headers, tracer
 
 log = logging.getLogger(__name__)
 U = TypeVar("U", bound=UnitOfWork)
 BackgroundTask = Callable[[], Any]
+# SQLite has one write lock for the whole database: a consumer transaction holds it for no more
+# than about this long, so the relay and the timer wheel get their turn within a batch.
+SQLITE_MAX_TRANSACTION_S = 0.25
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Runtime:
         the event): those events go to the dead-letter topic instead of being redelivered.
         """
         group = self.consumer_group
+        sqlite = is_sqlite(self.settings.resolved_database_url())
         return BatchConsumer(
             service=self.settings.service_name,
             group=group,
@@ -82,6 +87,7 @@ class Runtime:
                 self.producer, service=self.settings.service_name, group=group
             ),
             rejections=rejections,
+            max_transaction_s=SQLITE_MAX_TRANSACTION_S if sqlite else None,
         )
 
     def batch_subscriber(self, consumer: BatchConsumer[Any]) -> Callable[[Any], Any]:
@@ -130,6 +136,7 @@ def _broker_security(settings: ServiceSettings) -> BaseSecurity | None:
 
 
 def create_runtime(settings: ServiceSettings, tables: MessagingTables) -> Runtime:
+    clock.use_offset_file(settings.clock_file)  # None (all but development): wall time
     engine = create_engine(settings.resolved_database_url())
     producer = Producer(settings)
     broker = KafkaBroker(
@@ -157,6 +164,9 @@ async def ensure_outbox_slots(runtime: Runtime) -> None:
         missing = [{"slot": n} for n in range(OUTBOX_SLOTS) if n not in present]
         if missing:
             await connection.execute(insert(slot), missing)
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})  # no route answering these writes
 
 
 def create_service_app(
@@ -213,10 +223,13 @@ def create_service_app(
     @app.middleware("http")
     async def trace_and_count(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        with tracer().start_as_current_span(
-            f"{request.method} {request.url.path}",
-            context=context_from_headers(dict(request.headers)),
-            kind=SpanKind.SERVER,
+        with (
+            tracer().start_as_current_span(
+                f"{request.method} {request.url.path}",
+                context=context_from_headers(dict(request.headers)),
+                kind=SpanKind.SERVER,
+            ),
+            reading_only(request.method in READ_ONLY_METHODS),
         ):
             response: Response = await call_next(request)
         HTTP_REQUESTS.labels(settings.service_name, request.method, str(response.status_code)).inc()

@@ -107,6 +107,21 @@ class ServiceSettings(BaseSettings):
     otel_traces_file: str | None = shared_setting(
         None, "OTEL_TRACES_FILE", 'Also write spans as JSON lines here ("{service}" is replaced).'
     )
+    clock_file: str | None = shared_setting(
+        None,
+        "INSPRAAK_CLOCK_FILE",
+        "Development only: a file holding an offset (seconds or ISO-8601 duration, e.g. P3D) "
+        "added to the services' clock; writing a larger one moves time forward for tests.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_movable_clock_outside_development(self) -> ServiceSettings:
+        if self.clock_file and self.environment is not Environment.DEVELOPMENT:
+            raise ValueError(
+                "INSPRAAK_CLOCK_FILE (a clock tests can move) is only accepted when "
+                "INSPRAAK_ENVIRONMENT=development; unset it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secret_outside_development(self) -> ServiceSettings:

@@ -26,7 +26,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from stack.bench_profile import machine_ticks
-from stack.flow import FlowDriver, FlowResult
+from stack.flow import FlowDriver, FlowResult, tells_outcome
 
 Say = Callable[[str], None]
 NEIGHBOURHOODS_WITH_COUNCIL = ("BU03620001", "BU03620002")
@@ -39,7 +39,7 @@ _HEADERS = BytesHeaderParser(policy=email.policy.default)
 
 
 class MailIndex:
-    """Titles of the initiator's e-mails, read once per file as files arrive.
+    """Titles of the initiator's outcome e-mails, read once per file as files arrive.
 
     The sink names files ``<n>-<recipient>.eml``, so only the initiator's files are opened,
     and only their headers are parsed (every initiator template quotes the title in the
@@ -66,16 +66,15 @@ class MailIndex:
             self._done.add(name)
             if self._fragment not in name:
                 continue
-            subject = str(_HEADERS.parsebytes((self.folder / name).read_bytes())["Subject"] or "")
-            found = _QUOTED.findall(subject)
-            if found:
+            headers = _HEADERS.parsebytes((self.folder / name).read_bytes())
+            found = _QUOTED.findall(str(headers["Subject"] or ""))
+            if not found and self._retry.get(name, 0) < 50:  # caught half-written
+                self._retry[name] = self._retry.get(name, 0) + 1
+                continue
+            self._retry.pop(name, None)
+            if found and tells_outcome(headers):  # not one of the earlier steps' notices
                 self.titles.update(found)
                 self.files += 1
-                self._retry.pop(name, None)
-            elif self._retry.get(name, 0) < 50:
-                self._retry[name] = self._retry.get(name, 0) + 1
-            else:
-                self._retry.pop(name, None)
 
     async def run(self) -> None:
         while True:

@@ -27,9 +27,10 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("services.advisory.handlers", "request_advice", "handler request_advice (total)"),
     (
         "services.advisory.persistence.repository",
-        "AdviceRoundRepository.for_subject",
-        "  rounds.for_subject (select, autoflush)",
+        "AdviceRoundRepository.has_subject",
+        "  rounds.has_subject (select, no autoflush)",
     ),
+    # Called through ``reference``: the call counts say how often the cache missed.
     (
         "services.advisory.persistence.repository",
         "RoutingRuleRepository.list",
@@ -44,12 +45,13 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("services.advisory.handlers", "advice_deadline", "  advice_deadline (holiday calendar)"),
     (
         "services.advisory.persistence.repository",
-        "AdviceRoundRepository.save",
-        "  rounds.save (session.get + add)",
+        "AdviceRoundRepository.add",
+        "  rounds.add (new row)",
     ),
-    ("services.advisory.handlers", "schedule", "  timers.schedule (upsert)"),
+    ("services.advisory.handlers", "schedule", "  timers.schedule (collected)"),
     ("shared.messaging.unit_of_work", "UnitOfWork.publish", "  uow.publish (envelope + record)"),
     ("shared.messaging.unit_of_work", "UnitOfWork.commit", "unit of work commit (total)"),
+    ("shared.messaging.timer_changes", "PendingTimers.write", "  timers upsert (at commit)"),
     ("shared.messaging.unit_of_work", "write_outbox", "  outbox insert"),
     ("shared.messaging.relay", "OutboxRelay.publish_batch", "relay sweep (beside the consumer)"),
 )
@@ -58,13 +60,13 @@ TOTAL = "consumer batch (total)"
 DISJOINT = (
     "decode CloudEvents record",
     "inbox claim (select + insert)",
-    "  rounds.for_subject (select, autoflush)",
+    "  rounds.has_subject (select, no autoflush)",
     "  routing_rules.list (select)",
     "  councils.list (select)",
     "  route (domain)",
     "  advice_deadline (holiday calendar)",
-    "  rounds.save (session.get + add)",
-    "  timers.schedule (upsert)",
+    "  rounds.add (new row)",
+    "  timers.schedule (collected)",
     "  uow.publish (envelope + record)",
     "unit of work commit (total)",
 )

@@ -7,12 +7,15 @@
                 stack (``$INSPRAAK_RUN_DIR/stack.env``, default ``.run``) when it answers, else
                 against a stack of its own in a temporary directory.
 (b) counting    one generated instance of ``count_ballots`` ballots over ``projects`` projects,
-                counted in-process by our greedy and our Method of Equal Shares (add-one
-                completion) and by pabutools' (``ApprovalMultiProfile``, ``Cost_Sat``, the same
-                tie-breaking), each in a child process with a time limit. A count that does not
-                finish in time is reported as such (``null``) and, for MES, measured again on a
-                smaller instance of the same shape (budget and costs scaled with the number of
-                voters, so every voter holds the same share), whose size is in the output.
+                counted by our greedy and our Method of Equal Shares (add-one completion) and
+                by pabutools' (``ApprovalMultiProfile``, ``Cost_Sat``, the same tie-breaking),
+                each in a child process of its own with a time limit on the count itself
+                (building the instance is not timed). A count that does not finish in time is
+                reported as ``null``; when MES does not, both are counted again on the first
+                smaller instance of the same shape (``mes_fallbacks``: budget and costs scaled
+                with the voters, so every voter holds the same share) on which both finish:
+                ``mes_smaller_*``. Times are seconds; ``same_outcome_*`` says whether ours and
+                pabutools' fund the same projects.
 
 The last line printed is one JSON object with every number.
 """
@@ -40,6 +43,7 @@ from stack.demo_round import PROPOSALS, RoundDriver, answers, generate_voters, r
 STARTED = time.perf_counter()
 EUROS_PER_VOTER = 20  # a €2,000,000 budget for 100,000 voters
 BASE_COSTS_EUROS = (10_000, 25_000, 40_000, 60_000, 90_000, 150_000, 300_000)  # at 100,000 voters
+SETUP_LIMIT_S = 300.0  # for a child to build its instance before its count is timed
 
 
 def say(text: str) -> None:
@@ -65,7 +69,8 @@ def generated_election(voters: int, projects: int = 50, seed: int = 2026) -> Ele
     return Election.of(max(1, EUROS_PER_VOTER * voters), items, ballots)
 
 
-def _pabutools_outcome(election: Election, rule: str) -> tuple[float, list[str]]:
+def _pabutools_count(election: Election, rule: str) -> Callable[[], list[str]]:
+    """pabutools' count of ``election``, its instance and profile built beforehand."""
     from pabutools.election import (
         ApprovalBallot,
         ApprovalMultiProfile,
@@ -88,105 +93,116 @@ def _pabutools_outcome(election: Election, rule: str) -> tuple[float, list[str]]
     for ballot, times in election.ballots.items():
         frozen = ApprovalBallot([by_id[i] for i in ballot]).frozen()
         profile[frozen] = profile.get(frozen, 0) + times
-    started = time.perf_counter()
-    if rule == "greedy":
-        outcome = greedy_utilitarian_welfare(
-            instance, profile, sat_class=Cost_Sat, tie_breaking=lower_cost_then_id
-        )
-    else:
-        outcome = completion_by_rule_combination(
-            instance,
-            profile,
-            [method_of_equal_shares, greedy_utilitarian_welfare],
-            [
-                {
-                    "sat_class": Cost_Sat,
-                    "voter_budget_increment": 1,
-                    "tie_breaking": lower_cost_then_id,
-                },
-                {"sat_class": Cost_Sat, "tie_breaking": lower_cost_then_id},
-            ],
-        )
-    elapsed = time.perf_counter() - started
     votes = election.votes()
-    # pabutools' greedy also funds projects nobody voted for when they still fit; we never do.
-    return elapsed, sorted((p.name for p in outcome if votes[p.name] > 0), key=id_order)
+
+    def counted() -> list[str]:
+        if rule == "greedy":
+            outcome = greedy_utilitarian_welfare(
+                instance, profile, sat_class=Cost_Sat, tie_breaking=lower_cost_then_id
+            )
+        else:
+            outcome = completion_by_rule_combination(
+                instance,
+                profile,
+                [method_of_equal_shares, greedy_utilitarian_welfare],
+                [
+                    {
+                        "sat_class": Cost_Sat,
+                        "voter_budget_increment": 1,
+                        "tie_breaking": lower_cost_then_id,
+                    },
+                    {"sat_class": Cost_Sat, "tie_breaking": lower_cost_then_id},
+                ],
+            )
+        # pabutools' greedy also funds projects nobody voted for when they still fit; we never do.
+        return [p.name for p in outcome if votes[p.name] > 0]
+
+    return counted
 
 
-def _ours_outcome(election: Election, rule: str) -> tuple[float, list[str]]:
-    started = time.perf_counter()
-    outcome = count(election, "greedy" if rule == "greedy" else "mes")
-    return time.perf_counter() - started, sorted(outcome.ids, key=id_order)
+def _our_count(election: Election, rule: str) -> Callable[[], list[str]]:
+    return lambda: count(election, "greedy" if rule == "greedy" else "mes").ids
 
 
 def _child(counter: str, rule: str, voters: int, projects: int, pipe: Connection) -> None:
     election = generated_election(voters, projects)
-    counted: Callable[[Election, str], tuple[float, list[str]]] = (
-        _ours_outcome if counter == "ours" else _pabutools_outcome
-    )
-    pipe.send(counted(election, rule))
+    prepared = (_our_count if counter == "ours" else _pabutools_count)(election, rule)
+    pipe.send("ready")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    selected = prepared()
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    pipe.send((seconds, cpu_seconds, sorted(selected, key=id_order)))
 
 
 def timed_count(
     counter: str, rule: str, voters: int, projects: int, limit_s: float
-) -> tuple[float | None, list[str] | None]:
-    """(milliseconds, selected ids) of one count in a child process; (None, None) past limit."""
-    receiver, sender = multiprocessing.Pipe(duplex=False)
-    child = multiprocessing.get_context("fork").Process(
+) -> tuple[float | None, float | None, list[str] | None]:
+    """(seconds, CPU seconds, selected ids) of one count in a child process; Nones past the
+    limit. CPU seconds tell what the count costs when other work shares the machine.
+
+    The child is spawned, not forked: the caller may run threads (an event loop, Kafka
+    clients) whose locks a forked child would inherit held. The clock starts once the child
+    has built its instance, so the limit is the count's alone.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
         target=_child, args=(counter, rule, voters, projects, sender), daemon=True
     )
     child.start()
+    sender.close()  # only the child holds it now: its death reads as end of file
     try:
+        if not receiver.poll(SETUP_LIMIT_S) or receiver.recv() != "ready":
+            return None, None, None
         if not receiver.poll(limit_s):
-            return None, None
-        seconds, selected = receiver.recv()
-        return round(seconds * 1000, 1), selected
+            return None, None, None
+        seconds, cpu_seconds, selected = receiver.recv()
+        return round(seconds, 3), round(cpu_seconds, 3), selected
+    except EOFError:  # the child died (out of memory, say): no number rather than a wrong one
+        return None, None, None
     finally:
         if child.is_alive():
             child.terminate()
         child.join(5)
+        receiver.close()
+
+
+def _ours_beside_pabutools(
+    rule: str, ballots: int, projects: int, limit_s: float, name: str
+) -> dict[str, Any]:
+    """``count_<name>_s``, ``pabutools_<name>_s`` (and ``_cpu_s``), ``same_outcome_<name>``."""
+    measured: dict[str, Any] = {}
+    selections: list[list[str] | None] = []
+    for counter, prefix in (("ours", "count"), ("pabutools", "pabutools")):
+        say(f"counting {ballots:,} ballots, {rule}, {counter} (at most {limit_s:.0f} s)")
+        seconds, cpu_seconds, selected = timed_count(counter, rule, ballots, projects, limit_s)
+        measured[f"{prefix}_{name}_s"] = seconds
+        measured[f"{prefix}_{name}_cpu_s"] = cpu_seconds
+        selections.append(selected)
+    measured[f"same_outcome_{name}"] = _same(*selections)
+    return measured
 
 
 def measure_counting(
     *, ballots: int, projects: int, limit_s: float, mes_fallbacks: tuple[int, ...]
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"count_ballots": ballots, "count_projects": projects}
+    """One flat dict: seconds per count (``null``: not within ``limit_s``), same outcomes."""
     election = generated_election(ballots, projects)
-    result["count_distinct_ballots"] = len(election.ballots)
-    result["count_budget_euros"] = int(election.budget)
-    outcomes: dict[str, list[str] | None] = {}
-    for counter, prefix in (("ours", "count"), ("pabutools", "pabutools")):
-        say(f"counting {ballots} ballots, greedy, {counter}")
-        ms, outcomes[f"{counter}-greedy"] = timed_count(
-            counter, "greedy", ballots, projects, limit_s
-        )
-        result[f"{prefix}_greedy_ms"] = ms
-    result["same_outcome_greedy"] = _same(outcomes["ours-greedy"], outcomes["pabutools-greedy"])
-    tried: list[dict[str, Any]] = []
-    for size in (ballots, *mes_fallbacks):
-        measured: dict[str, Any] = {"ballots": size}
-        for counter, prefix in (("ours", "count"), ("pabutools", "pabutools")):
-            say(f"counting {size} ballots, MES, {counter} (at most {limit_s:.0f} s)")
-            measured[f"{prefix}_mes_ms"], outcomes[f"{counter}-mes-{size}"] = timed_count(
-                counter, "mes", size, projects, limit_s
-            )
-        measured["same_outcome"] = _same(
-            outcomes[f"ours-mes-{size}"], outcomes[f"pabutools-mes-{size}"]
-        )
-        tried.append(measured)
-        if measured["count_mes_ms"] is not None and measured["pabutools_mes_ms"] is not None:
-            break
-    result["count_mes_ms"] = tried[0]["count_mes_ms"]
-    result["pabutools_mes_ms"] = tried[0]["pabutools_mes_ms"]
-    result["same_outcome_mes"] = tried[-1]["same_outcome"]
-    result["mes_by_size"] = tried
-    if len(tried) > 1:
-        result["mes_note"] = (
-            f"MES on {ballots} ballots did not finish within {limit_s:.0f} s for one or both "
-            f"(null); see mes_by_size for smaller instances of the same shape "
-            f"(EUR {EUROS_PER_VOTER} per voter, costs scaled with the voters)"
-        )
-    result["count_limit_s"] = limit_s
+    result: dict[str, Any] = {
+        "count_ballots": ballots,
+        "count_projects": projects,
+        "count_distinct_ballots": len(election.ballots),
+        "count_budget_euros": int(election.budget),
+        "count_limit_s": limit_s,
+    }
+    for rule in ("greedy", "mes"):
+        result |= _ours_beside_pabutools(rule, ballots, projects, limit_s, rule)
+    if result["same_outcome_mes"] is None:
+        for size in mes_fallbacks:
+            smaller = _ours_beside_pabutools("mes", size, projects, limit_s, "mes_smaller")
+            result |= {"mes_smaller_ballots": size, **smaller}
+            if smaller["same_outcome_mes_smaller"] is not None:
+                break
     return result
 
 
@@ -300,24 +316,21 @@ async def measure_round(
     concurrency: int = 32,
     count_ballots: int = 100_000,
     projects: int = 50,
-    count_limit_s: float = 40.0,
-    mes_fallbacks: tuple[int, ...] = (2_000,),
+    count_limit_s: float = 120.0,
+    mes_fallbacks: tuple[int, ...] = (10_000, 2_000),
     ingest: bool = True,
 ) -> dict[str, Any]:
-    """Every number of this benchmark as one dict (see the module's docstring)."""
+    """Every number of this benchmark as one flat dict (see the module's docstring).
+
+    ``env`` (``stack.env``'s names: ``BUDGETS_URL``, ``KAFKA_BOOTSTRAP_SERVERS``,
+    ``KAFKA_TOPIC_NAMESPACE``) is the stack to ingest into, used as given; without it, the
+    running stack of ``$INSPRAAK_RUN_DIR``, else a stack of its own. Safe to await from any
+    running event loop: everything that blocks runs in a thread or a child process.
+    """
+    started = time.perf_counter()
     result: dict[str, Any] = {}
     if ingest:
-        env = env if env is not None else read_stack_env()
-        if env is not None and answers(env.get("BUDGETS_URL", "")):
-            say(f"using the running stack at {env['BUDGETS_URL']}")
-            result |= await measure_ingestion(
-                env, online=online, paper=paper, concurrency=concurrency
-            )
-        else:
-            with _OwnStack() as own:
-                result |= await measure_ingestion(
-                    own, online=online, paper=paper, concurrency=concurrency
-                )
+        result |= await _ingest_somewhere(env, online=online, paper=paper, concurrency=concurrency)
     result |= await asyncio.to_thread(
         measure_counting,
         ballots=count_ballots,
@@ -325,8 +338,31 @@ async def measure_round(
         limit_s=count_limit_s,
         mes_fallbacks=mes_fallbacks,
     )
-    result["seconds"] = round(time.perf_counter() - STARTED, 1)
+    result["seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+async def _ingest_somewhere(
+    env: dict[str, str] | None, *, online: int, paper: int, concurrency: int
+) -> dict[str, Any]:
+    if env is not None:
+        if not await asyncio.to_thread(answers, env.get("BUDGETS_URL", "")):
+            raise RuntimeError(f"no budgets service answers at {env.get('BUDGETS_URL')!r}")
+        return await measure_ingestion(env, online=online, paper=paper, concurrency=concurrency)
+    running = read_stack_env()
+    if running is not None and await asyncio.to_thread(answers, running.get("BUDGETS_URL", "")):
+        say(f"using the running stack at {running['BUDGETS_URL']}")
+        return await measure_ingestion(running, online=online, paper=paper, concurrency=concurrency)
+    own = _OwnStack()
+    try:
+        own_env = await asyncio.to_thread(own.__enter__)
+    except BaseException:
+        await asyncio.to_thread(own.__exit__, None, None, None)  # what did start, stops
+        raise
+    try:
+        return await measure_ingestion(own_env, online=online, paper=paper, concurrency=concurrency)
+    finally:
+        await asyncio.to_thread(own.__exit__, None, None, None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,12 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--count-ballots", type=int, default=100_000)
     parser.add_argument("--projects", type=int, default=50)
-    parser.add_argument("--count-limit", type=float, default=40.0, help="seconds per count")
+    parser.add_argument("--count-limit", type=float, default=120.0, help="seconds per count")
     parser.add_argument(
         "--mes-fallbacks",
         type=lambda text: tuple(int(n) for n in text.split(",") if n),
-        default=(2_000,),
-        help="smaller sizes for MES when it does not finish in time, e.g. 10000,2000",
+        default=(10_000, 2_000),
+        help="smaller sizes for MES when it does not finish in time (default 10000,2000)",
     )
     parser.add_argument("--no-ingest", action="store_true", help="counting only")
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ from kafka import KafkaConsumer
 
 from shared.contracts.envelope import Envelope, parse_record
 from shared.contracts.registry import TOPICS
-from stack.flow import FlowDriver
+from stack.flow import FlowDriver, tells_outcome
 
 STACK_ENV = Path(".run/stack.env")
 
@@ -83,7 +83,10 @@ async def drive(env: dict[str, str]) -> Any:
     mail_dir = Path(env["MAIL_DIR"])
 
     async def initiator_mail(title: str) -> bool:
-        return any("resident-demo" in (m["To"] or "") for m in mails_about(mail_dir, title))
+        return any(
+            "resident-demo" in (m["To"] or "") and tells_outcome(m)
+            for m in mails_about(mail_dir, title)
+        )
 
     async with httpx.AsyncClient(timeout=10) as client:
         driver = FlowDriver(client, urls, tokens, initiator_mail)

@@ -12,14 +12,26 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from typing import Any
 
 import httpx
 
+from services.notifications.domain.model import NoticeKind
 from stack.seed import MUNICIPALITY
 
 BASE = f"/v1/municipalities/{MUNICIPALITY}"
 POLL_S = 0.01
+NOTICE_HEADER = "X-Inspraak-Notice"
+# The initiator hears of every step; these notices tell how the decision ended, which is where
+# a flow is done.
+OUTCOME_NOTICES = frozenset(
+    {NoticeKind.BUDGET_ALLOCATED, NoticeKind.ALLOCATION_REJECTED, NoticeKind.INITIATIVE_REJECTED}
+)
+
+
+def tells_outcome(message: Message) -> bool:
+    return message[NOTICE_HEADER] in OUTCOME_NOTICES
 
 
 @dataclass

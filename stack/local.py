@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from shared import clock
 from shared.auth import Role, issue_development_token
 from shared.devstack.kafka import LocalKafkaBroker
 from shared.messaging.topics import ensure_topics
@@ -45,6 +47,9 @@ class LocalStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     partitions: int = 6
     bootstrap: str | None = None
+    # Development only: the services add the offset in this file to their clock, so a test
+    # can let days pass (deadlines, reminders) in running processes; see shared/clock.py.
+    clock_file: Path | None = None
     broker: LocalKafkaBroker | None = None
     mail: MailSink | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
@@ -75,6 +80,7 @@ class LocalStack:
             "INSPRAAK_DATA_DIR": str(self.run_dir / "data"),
             "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+            **({"INSPRAAK_CLOCK_FILE": str(self.clock_file.resolve())} if self.clock_file else {}),
             **self.extra_env,
         }
         for name in SERVICES:
@@ -84,6 +90,12 @@ class LocalStack:
             self.services[name] = service
         for service in self.services.values():
             service.start()
+
+    def move_clock(self, offset: timedelta) -> None:
+        """Put every service's clock ``offset`` ahead of wall time (it may only grow)."""
+        if self.clock_file is None:
+            raise RuntimeError("this stack was started without a clock file")
+        clock.write_offset(self.clock_file, offset)
 
     def stop(self) -> None:
         for service in self.services.values():

@@ -10,6 +10,7 @@ from services.advisory.entrypoints import consumers
 from services.advisory.persistence.tables import messaging
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
 from services.advisory.settings import AdvisorySettings
+from shared import clock
 from shared.messaging.timers import TimerWheel
 from shared.runtime import Runtime, create_runtime
 
@@ -25,7 +26,10 @@ def bootstrap(settings: AdvisorySettings) -> Runtime:
     # Deadlines, reminders, term ends and consultation closings fire from durable timers; one
     # wheel per replica, and the kit's row claims make each timer fire once.
     wheel = TimerWheel(
-        unit_of_work=unit_of_work, handlers=handlers.TIMERS, service=settings.service_name
+        unit_of_work=unit_of_work,
+        handlers=handlers.TIMERS,
+        service=settings.service_name,
+        clock=clock.now,
     )
     runtime.background.append(wheel.run)
     return runtime

@@ -10,6 +10,7 @@ commits their changes and events together with the timer's firing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from services.advisory import integration
@@ -43,6 +44,7 @@ from services.advisory.domain.model import (
 )
 from services.advisory.domain.routing import RoutingRule, route
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
+from shared import clock
 from shared.contracts.envelope import Envelope
 from shared.messaging.timers import Timer, cancel, schedule
 
@@ -53,7 +55,7 @@ CONSULTATION_CLOSES = "consultation-closes"
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _new_id() -> str:
@@ -223,6 +225,18 @@ async def _ask(
         await _schedule_request_timers(uow, advice_round, request, now)
 
 
+async def prepare_advice_requests(
+    subjects: Sequence[tuple[str, str]], *, uow: AdvisoryUnitOfWork
+) -> None:
+    """Before a batch's :func:`request_advice` calls: find out in one query per municipality
+    which of the (municipality, initiative id) pairs already have a round."""
+    by_municipality: dict[str, list[str]] = {}
+    for municipality, subject_id in subjects:
+        by_municipality.setdefault(municipality, []).append(subject_id)
+    for municipality, subject_ids in by_municipality.items():
+        await uow.rounds.look_up_subjects(municipality, "initiative", subject_ids)
+
+
 async def request_advice(
     command: commands.RequestAdvice,
     *,
@@ -237,9 +251,11 @@ async def request_advice(
     A subject that matches no council is kept as an unrouted round, announced for a civil
     servant to route: it is never dropped.
     """
-    if await uow.rounds.for_subject(municipality, "initiative", command.subject_id):
+    if await uow.rounds.has_subject(municipality, "initiative", command.subject_id):
         # Redeliveries never get here (the inbox drops them); a second, different event asking
-        # review for the same initiative is a fault upstream, for an operator to look at.
+        # review for the same initiative is a fault upstream, for an operator to look at. The
+        # check stays: without it the round's unique constraint would fail the whole batch at
+        # commit, again on every redelivery, instead of dead-lettering this one event.
         raise AlreadyRequested(f"advice on initiative {command.subject_id} was already requested")
     now = now or _now()
     facts = SubjectFacts(
@@ -248,10 +264,12 @@ async def request_advice(
         initiative_type=command.initiative_type,
         amount_cents=command.amount_cents,
     )
+    # Councils and routing rules are the same for every event of a batch: read once per
+    # unit of work; changing them through the repositories forgets the cached copy.
     routed = route(
         facts,
-        await uow.routing_rules.list(municipality),
-        await uow.councils.list(municipality),
+        await uow.routing_rules.reference(municipality),
+        await uow.councils.reference(municipality),
     )
     advice_round = AdviceRound(
         id=_new_id(),
@@ -263,7 +281,7 @@ async def request_advice(
         facts=facts,
         requests=[_new_request(c, required=required, now=now) for c, required in routed],
     )
-    await uow.rounds.save(advice_round)
+    await uow.rounds.add(advice_round)  # a new id: no lookup of a row that cannot exist
     await _ask(uow, advice_round, advice_round.requests, now, cause)
     if not routed:
         uow.publish(uow.wrap(integration.round_unrouted(advice_round), cause))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from services.budgets import integration
-from services.budgets.domain import commands, payments
+from services.budgets.domain import commands, earmarks, payments
+from services.budgets.domain.earmarks import EarmarkPosition, theme_key
 from services.budgets.domain.exceptions import (
     AllocationNotFound,
     BudgetAlreadyExists,
@@ -24,6 +25,7 @@ from services.budgets.domain.model import (
     FundPosition,
     LedgerEntry,
     ReleaseReason,
+    ThemeEarmark,
     budget_year,
     euros,
     neighbourhood_scope,
@@ -31,13 +33,14 @@ from services.budgets.domain.model import (
 from services.budgets.domain.payments import InitiativePosition
 from services.budgets.integration import contract_events
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
+from shared import clock
 from shared.contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 async def open_budget(
@@ -101,12 +104,14 @@ async def allocate_funds(
         log.info("initiative %s already has money reserved; nothing to do", initiative_id)
         return existing
     balances = await uow.ledger.balances(budget.id) if budget else Balances.derive([])
+    earmark = await _earmark_for(uow, budget, command.theme)
+    earmarked = earmark.remaining_cents if earmark else 0
     fund = None
     if command.funding_source is BudgetKind.NEIGHBOURHOOD_BUDGET and (
-        budget is None or not budget.can_cover(command.requested_cents, balances)
+        budget is None or not budget.can_cover(command.requested_cents, balances, earmarked)
     ):
         fund = await _fund_position(uow, municipality)
-    allocation, entry = Allocation.decide(
+    allocation, entries = Allocation.decide_for_theme(
         municipality=municipality,
         initiative_id=initiative_id,
         funding_source=command.funding_source,
@@ -116,15 +121,26 @@ async def allocate_funds(
         budget=budget,
         balances=balances,
         fund=fund,
+        earmark=earmark,
         now=_now(),
     )
-    if entry is not None:
+    for entry in entries:
         uow.ledger.append(entry)
     await uow.allocations.save(allocation)
     for data in contract_events(allocation):
         uow.publish(uow.wrap(data, cause))
     allocation.pending_events.clear()
     return allocation
+
+
+async def _earmark_for(
+    uow: BudgetsUnitOfWork, budget: Budget | None, theme: str | None
+) -> ThemeEarmark | None:
+    """The budget's earmark for the initiative's theme, if it has one."""
+    if budget is None or not theme:
+        return None
+    position = await uow.ledger.earmark(budget.id, theme_key(theme))
+    return position.as_theme_earmark() if position is not None else None
 
 
 async def _fund_position(uow: BudgetsUnitOfWork, municipality: str) -> FundPosition | None:
@@ -164,17 +180,18 @@ async def release_funds(
     amount = position.committed_cents if command.amount_cents is None else command.amount_cents
     if amount == 0:
         return position  # nothing left to release: releasing again changes nothing
-    entry = payments.release(
+    entries = payments.release_to_sources(
         budget,
         position,
         initiative_id=initiative_id,
         amount_cents=amount,
         reason=command.reason,
+        earmark=await uow.ledger.earmark_of_initiative(budget.id, initiative_id),
         now=_now(),
         recorded_by=recorded_by,
         note=command.note,
     )
-    return await _book(uow, budget, entry, cause)
+    return await _book(uow, budget, entries, cause)
 
 
 async def disburse_funds(
@@ -197,7 +214,7 @@ async def disburse_funds(
         recorded_by=recorded_by,
         note=command.note,
     )
-    return await _book(uow, budget, entry, None)
+    return await _book(uow, budget, [await _tagged(uow, entry)], None)
 
 
 async def report_spending(
@@ -222,7 +239,9 @@ async def report_spending(
         note=command.note,
     )
     plan = dict((await uow.cost_plans.lines(municipality, [initiative_id])).get(initiative_id, []))
-    return await _book(uow, budget, entry, None, planned_cents=plan.get(command.cost_line))
+    return await _book(
+        uow, budget, [await _tagged(uow, entry)], None, planned_cents=plan.get(command.cost_line)
+    )
 
 
 async def plan_costs(
@@ -288,10 +307,15 @@ async def correct_ledger(
             if corrected.initiative_id
             else None
         )
+        earmark_remaining = 0
+        if corrected.earmark is not None:
+            current = await uow.ledger.earmark(budget.id, corrected.earmark)
+            earmark_remaining = current.remaining_cents if current else 0
         entry = payments.reverse(
             budget,
             balances,
             corrected,
+            earmark_remaining_cents=earmark_remaining,
             already_reversed_cents=await uow.ledger.reversed_cents(command.corrects_entry_id),
             position=position,
             amount_cents=command.amount_cents,
@@ -303,16 +327,28 @@ async def correct_ledger(
     return entry
 
 
+async def _tagged(uow: BudgetsUnitOfWork, entry: LedgerEntry) -> LedgerEntry:
+    """The entry naming the earmark its initiative was reserved under, if any."""
+    assert entry.initiative_id is not None
+    earmark = await uow.ledger.earmark_of_initiative(entry.budget_id, entry.initiative_id)
+    return entry.model_copy(update={"earmark": earmark}) if earmark else entry
+
+
 async def _book(
     uow: BudgetsUnitOfWork,
     budget: Budget,
-    entry: LedgerEntry,
+    entries: list[LedgerEntry],
     cause: Envelope | None,
     *,
     planned_cents: int | None = None,
 ) -> InitiativePosition:
-    """Append the entry and publish what it means for the initiative."""
-    uow.ledger.append(entry)
+    """Append the entries of one change and publish what it means for the initiative.
+
+    One change is two entries when money goes back partly to an earmark: one event says so.
+    """
+    for entry in entries:
+        uow.ledger.append(entry)
+    entry = entries[0].model_copy(update={"amount_cents": sum(e.amount_cents for e in entries)})
     assert entry.initiative_id is not None
     position = await uow.ledger.position(budget.id, entry.initiative_id)
     balances = await uow.ledger.balances(budget.id)
@@ -344,3 +380,49 @@ async def release_remaining(
         uow=uow,
         cause=cause,
     )
+
+
+async def set_earmark(
+    command: commands.SetEarmark,
+    *,
+    municipality: str,
+    budget_id: str,
+    theme: str,
+    recorded_by: str,
+    uow: BudgetsUnitOfWork,
+    alternative_budget_id: str | None = None,
+) -> EarmarkPosition:
+    """Make a budget's earmark for a theme ``command.amount_cents``; does not commit."""
+    budget = await uow.budgets.get(municipality, budget_id, lock=True)
+    if budget is None:
+        raise BudgetNotFound(f"no budget {budget_id} in {municipality}")
+    theme = earmarks.checked_theme(theme, "theme")
+    balances = await uow.ledger.balances(budget.id)
+    before = await uow.ledger.earmark(budget.id, theme)
+    now = _now()
+    entry = earmarks.set_earmark(
+        budget,
+        balances,
+        before,
+        theme=theme,
+        amount_cents=command.amount_cents,
+        now=now,
+        recorded_by=recorded_by,
+        note=command.note,
+    )
+    if entry is None:  # already that amount: setting it again changes nothing
+        assert before is not None
+        return before
+    uow.ledger.append(entry)
+    after = await uow.ledger.earmark(budget.id, theme)
+    assert after is not None
+    event = integration.earmark_set(
+        budget,
+        after,
+        previous_cents=before.earmarked_cents if before else 0,
+        balances=await uow.ledger.balances(budget.id),
+        alternative_budget_id=alternative_budget_id,
+        at=now,
+    )
+    uow.publish(uow.wrap(event))
+    return after

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from services.budgets.domain import events
+from services.budgets.domain.alternative import Adoption, AlternativeBudget
+from services.budgets.domain.earmarks import EarmarkPosition
 from services.budgets.domain.model import Allocation, Balances, Budget, EntryKind, LedgerEntry
 from services.budgets.domain.payments import InitiativePosition
 from services.budgets.domain.rounds import Ballot, BudgetingRound, Phase, RoundResults
@@ -154,4 +156,86 @@ def round_results_published(
             )
             for p in results.projects
         ],
+    )
+
+
+def earmark_set(
+    budget: Budget,
+    earmark: EarmarkPosition,
+    *,
+    previous_cents: int,
+    balances: Balances,
+    alternative_budget_id: str | None,
+    at: datetime,
+) -> contract.EarmarkSet:
+    return contract.EarmarkSet(
+        municipality=budget.municipality,
+        budget_id=budget.id,
+        neighbourhood=budget.neighbourhood,
+        theme=earmark.theme,
+        amount_cents=earmark.earmarked_cents,
+        previous_amount_cents=previous_cents,
+        remaining_cents=earmark.remaining_cents,
+        available_after_cents=max(0, balances.available_cents),
+        alternative_budget_id=alternative_budget_id,
+        set_at=at,
+    )
+
+
+def _alternative_facts(alternative: AlternativeBudget) -> dict[str, object]:
+    return {
+        "municipality": alternative.municipality,
+        "alternative_budget_id": alternative.id,
+        "budget_id": alternative.budget_id,
+        "neighbourhood": alternative.neighbourhood,
+        "drafter_id": alternative.drafter_id,
+        "co_signer_ids": [s.resident_id for s in alternative.co_signatures],
+    }
+
+
+def alternative_budget_submitted(
+    alternative: AlternativeBudget,
+) -> contract.AlternativeBudgetSubmitted:
+    assert alternative.submitted_by is not None and alternative.submitted_at is not None
+    return contract.AlternativeBudgetSubmitted(
+        **_alternative_facts(alternative),
+        year=alternative.year,
+        submitted_by=alternative.submitted_by,
+        lines=[
+            contract.AlternativeBudgetLine(
+                theme=line.theme, amount_cents=line.amount_cents, motivation=line.motivation
+            )
+            for line in alternative.lines
+        ],
+        total_cents=alternative.total_cents,
+        submitted_at=alternative.submitted_at,
+    )
+
+
+def alternative_budget_decided(alternative: AlternativeBudget) -> EventData:
+    """Adopted (wholly or partly, with the lines adopted) or not adopted, with the reasons."""
+    decision = alternative.decision
+    assert decision is not None
+    if decision.adoption is Adoption.NOT_ADOPTED:
+        return contract.AlternativeBudgetNotAdopted(
+            **_alternative_facts(alternative),
+            reasons=decision.reasons,
+            decided_on=decision.decided_on,
+            recorded_by=decision.recorded_by,
+        )
+    return contract.AlternativeBudgetAdopted(
+        **_alternative_facts(alternative),
+        adoption=contract.AdoptionExtent(decision.adoption.value),
+        lines=[
+            contract.AdoptedLine(
+                theme=line.theme,
+                proposed_cents=line.proposed_cents,
+                adopted_cents=line.adopted_cents,
+                reasons=line.reasons,
+            )
+            for line in decision.lines
+        ],
+        reasons=decision.reasons,
+        decided_on=decision.decided_on,
+        recorded_by=decision.recorded_by,
     )

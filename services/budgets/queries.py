@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from services.budgets.domain.model import Allocation
 from services.budgets.domain.report import (
     InitiativeMoney,
@@ -12,6 +10,7 @@ from services.budgets.domain.report import (
     money_report,
 )
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
+from shared import clock
 
 MAX_BUDGETS = 10_000
 
@@ -74,4 +73,5 @@ async def report(
     if neighbourhood is not None:
         allocations = [a for a in allocations if a.neighbourhood == neighbourhood]
     initiatives = await money_of_initiatives(uow, municipality, allocations)
-    return money_report(municipality, budgets, balances, initiatives, datetime.now(UTC))
+    earmarks = await uow.ledger.earmarks_of([b.id for b in budgets])
+    return money_report(municipality, budgets, balances, initiatives, clock.now(), earmarks)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.budgets import integration
 from services.budgets.domain import commands
@@ -20,12 +20,13 @@ from services.budgets.domain.rounds import (
     next_project_id,
 )
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
+from shared import clock
 
 PAPER_PREFIX = "paper:"  # paper ballots' voter ids never collide with residents' ids
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class RoundNotFound(RoundError):

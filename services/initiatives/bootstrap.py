@@ -10,6 +10,7 @@ from services.initiatives.handlers import TIMER_HANDLERS
 from services.initiatives.persistence.tables import messaging
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
 from services.initiatives.settings import InitiativesSettings
+from shared import clock
 from shared.messaging.timers import TimerWheel
 from shared.runtime import Runtime, create_runtime
 
@@ -23,7 +24,10 @@ def bootstrap(settings: InitiativesSettings) -> Runtime:
     consumer = runtime.batch_consumer(consumers.routes, unit_of_work, (InitiativeError,))
     consumers.subscribe(runtime, consumer)
     wheel = TimerWheel(
-        unit_of_work=unit_of_work, handlers=TIMER_HANDLERS, service=settings.service_name
+        unit_of_work=unit_of_work,
+        handlers=TIMER_HANDLERS,
+        service=settings.service_name,
+        clock=clock.now,
     )
     # Support windows, decision deadlines and milestones fire as events.
     runtime.background.append(wheel.run)

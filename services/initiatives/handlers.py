@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.initiatives.domain import commands, events
 from services.initiatives.domain.deadlines import end_of_day
@@ -22,6 +22,7 @@ from services.initiatives.domain.model import Advice, Initiative, InitiativeType
 from services.initiatives.domain.reports import Report, ReportOutcome
 from services.initiatives.integration import contract_events, report_events
 from services.initiatives.persistence.unit_of_work import InitiativesUnitOfWork
+from shared import clock
 from shared.contracts.envelope import Envelope
 from shared.messaging.timers import Timer, TimerHandler, cancel, schedule
 
@@ -31,7 +32,7 @@ MILESTONE_DUE = "initiative-milestone-due"
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 async def _save_and_publish(

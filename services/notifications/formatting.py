@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from services.notifications.domain.model import Language
@@ -61,3 +61,12 @@ def local_datetime(moment: datetime, language: Language = Language.DUTCH) -> str
         return f"{day} {local.day} {month} {local.year} om {local:%H.%M} uur"
     day, month = _ENGLISH_DAYS[local.weekday()], _ENGLISH_MONTHS[local.month - 1]
     return f"{day} {local.day} {month} {local.year} at {local:%H:%M} (Amsterdam time)"
+
+
+def local_date(day: date, language: Language = Language.DUTCH) -> str:
+    """A calendar date, e.g. 'vrijdag 5 december 2025' or 'Friday 5 December 2025'."""
+    if language is Language.DUTCH:
+        name, month = _DUTCH_DAYS[day.weekday()], _DUTCH_MONTHS[day.month - 1]
+    else:
+        name, month = _ENGLISH_DAYS[day.weekday()], _ENGLISH_MONTHS[day.month - 1]
+    return f"{name} {day.day} {month} {day.year}"

@@ -7,13 +7,14 @@ dispatcher sends it later, so a consumer never waits on a mail server.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.notifications.domain import commands, events, rules
@@ -22,9 +23,12 @@ from services.notifications.domain.model import (
     BudgetHolder,
     Cause,
     Channel,
+    ConsultationView,
     Contact,
     CouncilMember,
     FanoutJob,
+    Follow,
+    FollowTarget,
     InitiativeView,
     Language,
     Message,
@@ -40,6 +44,7 @@ from services.notifications.domain.model import (
 )
 from services.notifications.integration import cloud_event, to_contract
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
+from shared import clock
 from shared.contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -50,7 +55,7 @@ SUSPENSION_EVENT_TYPE = "nl.inspraak.notifications.webhook-suspended"
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 async def save_contact(
@@ -74,13 +79,15 @@ async def save_contact(
 
 
 async def erase_person(*, municipality: str, person_id: str, uow: NotificationsUnitOfWork) -> None:
-    """The right to erasure: contact details and unsent messages go, pseudonymous history stays.
+    """The right to erasure: contact details, preferences, what the person follows and unsent
+    messages go; the pseudonymous history stays.
 
     ``PersonErased`` is published on every request, also when nothing was stored here: other
     services may hold data about the person and erase on this event.
     """
     await uow.contacts.delete(municipality, person_id)
     await uow.preferences.delete(municipality, person_id)
+    await uow.follows.erase_for(municipality, person_id)
     await uow.messages.erase_for(municipality, person_id)
     erased = events.PersonErased(municipality=municipality, person_id=person_id, at=_now())
     uow.publish(uow.wrap(to_contract(erased)))
@@ -143,6 +150,40 @@ async def save_preferences(
     await uow.preferences.save(preferences)
     await uow.commit()
     return preferences
+
+
+async def follow(
+    command: commands.FollowCommand,
+    *,
+    municipality: str,
+    person_id: str,
+    uow: NotificationsUnitOfWork,
+) -> Follow:
+    """Follow a neighbourhood or a budget; following it again changes nothing."""
+    stored = await uow.follows.add(
+        Follow(
+            municipality=municipality,
+            person_id=person_id,
+            target=command.target,
+            target_id=command.target_id,
+            since=_now(),
+        )
+    )
+    await uow.commit()
+    return stored
+
+
+async def unfollow(
+    command: commands.FollowCommand,
+    *,
+    municipality: str,
+    person_id: str,
+    uow: NotificationsUnitOfWork,
+) -> bool:
+    """Stop following; False when the person did not follow it."""
+    removed = await uow.follows.remove(municipality, person_id, command.target, command.target_id)
+    await uow.commit()
+    return removed
 
 
 async def save_budget_holder(
@@ -276,6 +317,13 @@ class Scope:
     council_ids: tuple[str, ...] = ()
     neighbourhood: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    reporter_id: str | None = None
+    # Named by the event itself (advice-overdue's ``escalate_to``), else found in the view.
+    officer_ids: tuple[str, ...] = ()
+    followed: tuple[tuple[FollowTarget, str], ...] = ()
+    # An alternative budget's residents, as the event names them.
+    drafter_id: str | None = None
+    co_signer_ids: tuple[str, ...] = ()
 
 
 async def notify_advice_requested(
@@ -292,8 +340,20 @@ async def notify_advice_overdue(
     facts = command.model_dump(exclude={"cause"})
     title = await _title(municipality, command.subject_kind, command.subject_id, uow)
     facts["title"] = title
-    scope = Scope(council_ids=(command.council_id,))
+    scope = Scope(council_ids=(command.council_id,), officer_ids=tuple(command.escalate_to))
     await _tell(rules.ADVICE_OVERDUE, facts, command.cause, municipality, scope, uow)
+
+
+async def notify_advice_deadline_approaching(
+    command: commands.NotifyAdviceDeadlineApproaching,
+    *,
+    municipality: str,
+    uow: NotificationsUnitOfWork,
+) -> None:
+    facts = command.model_dump(exclude={"cause"})
+    facts["title"] = await _title(municipality, command.subject_kind, command.subject_id, uow)
+    scope = Scope(council_ids=(command.council_id,))
+    await _tell(rules.ADVICE_DEADLINE_APPROACHING, facts, command.cause, municipality, scope, uow)
 
 
 async def notify_advice_round_completed(
@@ -329,8 +389,17 @@ async def notify_budget_allocated(
     if initiative is None or rules.needs_decision_first(initiative):
         await uow.parked.park(municipality, command.initiative_id, command, _now())
         return
-    facts = {**_decision_facts(initiative), "amount_cents": command.amount_cents}
-    await _tell(rules.BUDGET_ALLOCATED, facts, command.cause, municipality, _about(initiative), uow)
+    facts = {
+        **_decision_facts(initiative),
+        "amount_cents": command.amount_cents,
+        "budget_id": command.budget_id,
+        "available_after_cents": command.available_after_cents,
+    }
+    scope = dataclasses.replace(
+        _about(initiative),
+        followed=rules.followed_by(rules.BUDGET_ALLOCATED, command.budget_id, None),
+    )
+    await _tell(rules.BUDGET_ALLOCATED, facts, command.cause, municipality, scope, uow)
 
 
 async def notify_allocation_rejected(
@@ -352,6 +421,125 @@ async def notify_initiative_decided(
     facts = command.model_dump(exclude={"cause"})
     scope = Scope(initiator_id=command.initiator_id, initiative_id=command.initiative_id)
     await _tell(rules.INITIATIVE_DECIDED, facts, command.cause, municipality, scope, uow)
+
+
+async def notify_initiative_changed(
+    command: commands.NotifyInitiativeChanged, *, municipality: str, uow: NotificationsUnitOfWork
+) -> None:
+    """Tell whoever the rules name for this initiative event (its type is the cause's)."""
+    view = await uow.initiatives.get(municipality, command.initiative_id)
+    initiator = command.initiator_id or (view.initiator_id if view else None)
+    if initiator is None:
+        log.warning("initiative %s unknown here: its initiator is not told", command.initiative_id)
+    facts = {
+        "initiative_id": command.initiative_id,
+        "title": view.title if view else command.initiative_id,
+        **command.facts,
+    }
+    scope = Scope(
+        initiator_id=initiator,
+        initiative_id=command.initiative_id,
+        neighbourhood=view.neighbourhood if view else None,
+    )
+    await _tell(command.cause.event_type, facts, command.cause, municipality, scope, uow)
+
+
+async def notify_report_handled(
+    command: commands.NotifyReportHandled, *, municipality: str, uow: NotificationsUnitOfWork
+) -> None:
+    facts = command.model_dump(exclude={"cause", "reporter_id"})
+    if command.initiative_id is None:
+        del facts["initiative_id"]
+    scope = Scope(reporter_id=command.reporter_id, neighbourhood=command.neighbourhood)
+    await _tell(rules.REPORT_HANDLED, facts, command.cause, municipality, scope, uow)
+
+
+async def notify_money_moved(
+    command: commands.NotifyMoneyMoved, *, municipality: str, uow: NotificationsUnitOfWork
+) -> None:
+    """Released, paid out or spent: followers of the budget (and, for spending, the area)."""
+    view = await uow.initiatives.get(municipality, command.initiative_id)
+    neighbourhood = command.neighbourhood or (view.neighbourhood if view else None)
+    facts = {
+        "initiative_id": command.initiative_id,
+        "title": view.title if view else command.initiative_id,
+        "budget_id": command.budget_id,
+        "neighbourhood": neighbourhood,
+        **command.facts,
+    }
+    event_type = command.cause.event_type
+    scope = Scope(
+        initiative_id=command.initiative_id,
+        initiator_id=view.initiator_id if view else None,
+        neighbourhood=neighbourhood,
+        followed=rules.followed_by(event_type, command.budget_id, neighbourhood),
+    )
+    await _tell(event_type, facts, command.cause, municipality, scope, uow)
+
+
+async def notify_round_changed(
+    command: commands.NotifyRoundChanged, *, municipality: str, uow: NotificationsUnitOfWork
+) -> None:
+    """A budgeting round moved on or was counted: followers of its neighbourhood hear."""
+    facts = {"round_id": command.round_id, "neighbourhood": command.neighbourhood, **command.facts}
+    event_type = command.cause.event_type
+    scope = Scope(
+        neighbourhood=command.neighbourhood,
+        followed=rules.followed_by(event_type, None, command.neighbourhood),
+    )
+    await _tell(event_type, facts, command.cause, municipality, scope, uow)
+
+
+async def notify_alternative_budget(
+    command: commands.NotifyAlternativeBudget, *, municipality: str, uow: NotificationsUnitOfWork
+) -> None:
+    """Submitted to, or decided on by, the municipal council: its drafter and co-signers hear."""
+    facts = {
+        "alternative_budget_id": command.alternative_budget_id,
+        "budget_id": command.budget_id,
+        "neighbourhood": command.neighbourhood,
+        "co_signers": len(set(command.co_signer_ids) - {command.drafter_id}),
+        **command.facts,
+    }
+    scope = Scope(
+        neighbourhood=command.neighbourhood,
+        drafter_id=command.drafter_id,
+        co_signer_ids=tuple(command.co_signer_ids),
+    )
+    event_type = command.cause.event_type
+    await _tell(event_type, facts, command.cause, municipality, scope, uow)
+
+
+async def record_consultation(
+    command: commands.RecordConsultation, *, municipality: str, uow: NotificationsUnitOfWork
+) -> None:
+    await uow.consultations.save(
+        ConsultationView(municipality=municipality, **command.model_dump())
+    )
+
+
+async def notify_consultation_answered(
+    command: commands.NotifyConsultationAnswered,
+    *,
+    municipality: str,
+    uow: NotificationsUnitOfWork,
+) -> None:
+    """The members of the councils asked hear what was done with what was said.
+
+    Residents who gave input are not told: advisory's events do not say who they are.
+    """
+    view = await uow.consultations.get(municipality, command.consultation_id)
+    if view is None:
+        log.warning(
+            "consultation %s unknown here: its councils are not told", command.consultation_id
+        )
+    facts = {
+        **command.model_dump(exclude={"cause"}),
+        "title": view.title if view else command.consultation_id,
+        "link": view.link if view else None,
+    }
+    scope = Scope(council_ids=tuple(view.council_ids) if view else ())
+    await _tell(rules.CONSULTATION_ANSWERED, facts, command.cause, municipality, scope, uow)
 
 
 def _about(initiative: InitiativeView) -> Scope:
@@ -392,19 +580,28 @@ async def _tell(
 ) -> None:
     """Apply the municipality's rules for this event: find each audience, compose for it."""
     stored = await uow.rules.for_event(municipality, event_type)
+    told: set[str] = set()
     for rule in rules.effective_rules(stored, municipality, event_type):
         if not rule.applies_to(facts):
             continue
-        if rule.audience is Audience.SUPPORTERS:
-            await _queue_fanout(rule, facts, cause, municipality, scope, uow)
+        if rule.audience is Audience.SUPPORTERS and scope.initiative_id is not None:
+            await _queue_fanout(rule, facts, cause, municipality, scope.initiative_id, uow)
+            continue
+        if rule.audience is Audience.FOLLOWERS:
+            for target, target_id in scope.followed:
+                scope_id = rules.follow_scope(target, target_id)
+                await _queue_fanout(rule, facts, cause, municipality, scope_id, uow)
             continue
         recipients = await _audience(rule.audience, municipality, scope, uow)
         if not recipients:
             log.info("%s: nobody in audience %s", event_type, rule.audience.value)
+        # Once per event: who is in two audiences hears the one that comes first.
         notices = [
             Notice(kind=rule.notice, recipient_id=person, facts={**facts, **extra})
             for person, extra in sorted(recipients.items())
+            if person not in told
         ]
+        told.update(recipients)
         await _compose(notices, cause, municipality, uow)
 
 
@@ -415,6 +612,14 @@ async def _audience(
     found: dict[str, dict[str, Any]] = {}
     if audience is Audience.INITIATOR and scope.initiator_id:
         found[scope.initiator_id] = {}
+    elif audience is Audience.REPORTER and scope.reporter_id:
+        found[scope.reporter_id] = {}
+    elif audience is Audience.DRAFTER and scope.drafter_id:
+        found[scope.drafter_id] = {"signed_as": "drafter"}
+    elif audience is Audience.CO_SIGNERS:
+        found.update({person: {"signed_as": "co_signer"} for person in scope.co_signer_ids})
+    elif audience is Audience.COUNCIL_OFFICERS and scope.officer_ids:
+        found.update(await _named_officers(municipality, scope, uow))
     elif audience in (Audience.COUNCIL_MEMBERS, Audience.COUNCIL_OFFICERS):
         for council_id in scope.council_ids:
             members: list[CouncilMember] = await uow.councils.members(municipality, council_id)
@@ -438,26 +643,48 @@ async def _audience(
     return found
 
 
+async def _named_officers(
+    municipality: str, scope: Scope, uow: NotificationsUnitOfWork
+) -> dict[str, dict[str, Any]]:
+    """The officers the event names, with their role when this service knows them."""
+    known: dict[str, CouncilMember] = {}
+    kind = "advisory_council"
+    for council_id in scope.council_ids:
+        for member in await uow.councils.members(municipality, council_id):
+            known[member.member_id] = member
+            kind = member.council_kind
+    found: dict[str, dict[str, Any]] = {}
+    for person in scope.officer_ids:
+        officer = known.get(person)
+        found[person] = {
+            "member_role": officer.role if officer else "officer",
+            "council_kind": officer.council_kind if officer else kind,
+            "council_id": officer.council_id if officer else ",".join(scope.council_ids),
+        }
+    return found
+
+
 async def _queue_fanout(
     rule: rules.Rule,
     facts: dict[str, Any],
     cause: Cause,
     municipality: str,
-    scope: Scope,
+    scope_id: str,
     uow: NotificationsUnitOfWork,
 ) -> None:
-    """A possibly huge audience is told by the fan-out worker, batch by batch."""
-    if scope.initiative_id is None:
-        return
+    """A possibly huge audience is told by the fan-out worker, batch by batch.
+
+    ``scope_id`` is the initiative (supporters) or the followed target (followers).
+    """
     material = "\x1f".join(
-        (cause.source, cause.event_id, rule.audience.value, rule.notice.value, scope.initiative_id)
+        (cause.source, cause.event_id, rule.audience.value, rule.notice.value, scope_id)
     )
     job = FanoutJob(
         id=hashlib.sha256(material.encode()).hexdigest(),
         municipality=municipality,
         audience=rule.audience,
         kind=rule.notice,
-        scope_id=scope.initiative_id,
+        scope_id=scope_id,
         facts=facts,
         cause=cause,
         created_at=_now(),
@@ -475,10 +702,19 @@ async def fanout_batch(uow: NotificationsUnitOfWork, *, batch_size: int) -> int:
     job = await uow.fanouts.claim_next()
     if job is None:
         return 0
-    recipients = await uow.supporters.page(
-        job.municipality, job.scope_id, after=job.cursor, limit=batch_size
-    )
-    notices = [Notice(kind=job.kind, recipient_id=r, facts=job.facts) for r in recipients]
+    facts = job.facts
+    if job.audience is Audience.FOLLOWERS:
+        target, target_id = rules.parse_follow_scope(job.scope_id)
+        recipients = await uow.follows.page(
+            job.municipality, target, target_id, after=job.cursor, limit=batch_size
+        )
+        # The message says why the reader gets it: what they follow.
+        facts = {**facts, "followed": target.value, "followed_id": target_id}
+    else:
+        recipients = await uow.supporters.page(
+            job.municipality, job.scope_id, after=job.cursor, limit=batch_size
+        )
+    notices = [Notice(kind=job.kind, recipient_id=r, facts=facts) for r in recipients]
     await _compose(notices, job.cause, job.municipality, uow)
     done = len(recipients) < batch_size
     await uow.fanouts.advance(job.id, recipients[-1] if recipients else job.cursor, done=done)

@@ -1,14 +1,31 @@
-"""Sends e-mail over SMTP with the standard library's client, in a thread off the event loop."""
+"""Sends e-mail over SMTP through a small pool of persistent sessions.
+
+Opening a session (TCP, banner, EHLO, perhaps STARTTLS and AUTH) costs far more than one
+message, so the mailer keeps up to ``connections`` sessions open and sends many messages over
+each. A session is the standard library's blocking client, used by one thread at a time: at
+most ``connections`` sends are in flight, and each send runs on the pool's own threads, off the
+event loop. A session the server closed (idle timeout, ``421``) is noticed and reopened; a
+message refused by the server is that message's failure only, and the session stays usable.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from typing import Protocol
 
 from services.notifications.settings import NotificationsSettings
+
+log = logging.getLogger(__name__)
+
+# A session unused this long is checked with NOOP before it carries a message: a server
+# usually drops idle clients after some minutes, and finding out during MAIL FROM is costlier.
+_NOOP_AFTER_IDLE_S = 10.0
 
 
 class DeliveryError(Exception):
@@ -25,8 +42,87 @@ class Mailer(Protocol):
         ...
 
 
+class _Session:
+    """One SMTP session, opened on first use and reopened after the server dropped it."""
+
+    def __init__(self, mailer: SmtpMailer) -> None:
+        self._mailer = mailer
+        self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
+        self.opened = 0  # how many times this session connected: reuse is observable
+
+    def send(self, message: EmailMessage) -> None:
+        reused = self._usable()
+        smtp = self._smtp if reused and self._smtp is not None else self._open()
+        try:
+            smtp.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            if not reused:
+                raise
+            # The server closed a session we had kept open (idle timeout, restart). Almost
+            # always before this message, so once more on a fresh session; in the rare case it
+            # went away after taking the data, the receiver drops the repeat by Message-ID.
+            self._open().send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
+            # The client reset the transaction; a 421 reply also closed the socket.
+            if smtp.sock is None:
+                self._smtp = None
+            raise
+        except BaseException:
+            self._drop()
+            raise
+        self._last_used = time.monotonic()
+
+    def _usable(self) -> bool:
+        smtp = self._smtp
+        if smtp is None or smtp.sock is None:
+            self._smtp = None
+            return False
+        if time.monotonic() - self._last_used < _NOOP_AFTER_IDLE_S:
+            return True
+        try:
+            code, _ = smtp.noop()
+        except (smtplib.SMTPException, OSError):
+            code = 0
+        if code == 250:
+            return True
+        self._drop()
+        return False
+
+    def _open(self) -> smtplib.SMTP:
+        mailer = self._mailer
+        smtp = smtplib.SMTP(mailer.host, mailer.port, timeout=mailer.timeout_s)
+        try:
+            if mailer.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if mailer.username:
+                smtp.login(mailer.username, mailer.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        self.opened += 1
+        return smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    def close(self) -> None:
+        """Say goodbye (QUIT) if the session is open; the server may already be gone."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
 class SmtpMailer:
-    """One SMTP connection per message: simple, and a broken connection costs one message."""
+    """A pool of up to ``connections`` persistent SMTP sessions, several messages each."""
 
     def __init__(
         self,
@@ -37,9 +133,16 @@ class SmtpMailer:
         starttls: bool = False,
         username: str | None = None,
         password: str | None = None,
+        connections: int = 4,
     ) -> None:
-        self._host, self._port, self._timeout_s = host, port, timeout_s
-        self._starttls, self._username, self._password = starttls, username, password
+        if connections < 1:
+            raise ValueError("an SMTP pool needs at least one connection")
+        self.host, self.port, self.timeout_s = host, port, timeout_s
+        self.starttls, self.username, self.password = starttls, username, password
+        self.connections = connections
+        self._sessions = [_Session(self) for _ in range(connections)]
+        self._idle: asyncio.Queue[_Session] | None = None  # made on first use, in the loop
+        self._threads: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_settings(cls, settings: NotificationsSettings) -> SmtpMailer:
@@ -50,31 +153,56 @@ class SmtpMailer:
             starttls=settings.smtp_starttls,
             username=settings.smtp_username,
             password=settings.smtp_password,
+            connections=settings.smtp_connections,
         )
 
-    async def send(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self._send, message)
+    @property
+    def sessions_opened(self) -> int:
+        """Connections made so far, over every session (reconnects included)."""
+        return sum(session.opened for session in self._sessions)
 
-    def _send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage) -> None:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for session in self._sessions:
+                self._idle.put_nowait(session)
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.connections, thread_name_prefix="smtp")
+        session = await self._idle.get()
         try:
-            with smtplib.SMTP(self._host, self._port, timeout=self._timeout_s) as smtp:
-                if self._starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self._username:
-                    smtp.login(self._username, self._password or "")
-                smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = [code for code, _ in error.recipients.values()]
-            raise DeliveryError(
-                f"recipient refused: {codes}", permanent=all(code >= 500 for code in codes)
-            ) from error
-        except smtplib.SMTPDataError as error:
-            # 5xx after DATA: the server rejects this message for good (content, size, policy).
-            raise DeliveryError(
-                f"message refused: {error.smtp_code} {error.smtp_error!r}",
-                permanent=error.smtp_code >= 500,
-            ) from error
-        except (smtplib.SMTPException, OSError) as error:
-            # Connection, authentication or sender problems are the platform's, not the
-            # message's: retry with backoff instead of failing every message at once.
-            raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
+            await asyncio.get_running_loop().run_in_executor(
+                self._threads, _send_or_explain, session, message
+            )
+        finally:
+            self._idle.put_nowait(session)
+
+    async def aclose(self) -> None:
+        """Close every session; a later send opens them again."""
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            # Sends still running finish first (shutdown waits), then the sessions say QUIT.
+            await asyncio.to_thread(threads.shutdown, wait=True)
+        for session in self._sessions:
+            await asyncio.to_thread(session.close)
+
+
+def _send_or_explain(session: _Session, message: EmailMessage) -> None:
+    """Send over ``session``; every SMTP or network failure becomes a :class:`DeliveryError`."""
+    try:
+        session.send(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        raise DeliveryError(
+            f"recipient refused: {codes}", permanent=all(code >= 500 for code in codes)
+        ) from error
+    except smtplib.SMTPDataError as error:
+        # After DATA: the server rejects this message (content, size, policy) for good with a
+        # 5xx; a 4xx (421 included: the server is going away) is for later.
+        raise DeliveryError(
+            f"message refused: {error.smtp_code} {error.smtp_error!r}",
+            permanent=error.smtp_code >= 500,
+        ) from error
+    except (smtplib.SMTPException, OSError) as error:
+        # Connection, authentication, TLS or sender problems are the platform's, not the
+        # message's: retry with backoff instead of failing every message at once.
+        raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 from markupsafe import Markup, escape
 
 from services.notifications.domain.model import Language, Notice
-from services.notifications.formatting import euro, local_datetime
+from services.notifications.formatting import euro, local_date, local_datetime
 
 LABELS: dict[Language, dict[str, str]] = {
     Language.DUTCH: {
@@ -33,6 +33,24 @@ LABELS: dict[Language, dict[str, str]] = {
         "positive": "positief",
         "negative": "negatief",
         "conditional": "positief met voorwaarden",
+        "officer": "voorzitter of secretaris",
+        "advisory_council": "adviesraad",
+        "proposals": "ideeën indienen",
+        "review": "ideeën beoordelen",
+        "voting": "stemmen",
+        "counting": "stemmen tellen",
+        "done": "afgerond",
+        "neighbourhood_budget": "het buurtbudget",
+        "initiatives_fund": "het fonds voor bewonersinitiatieven",
+        "greedy": "de meeste stemmen binnen het budget",
+        "mes": "de methode van gelijke delen (Method of Equal Shares)",
+        "withdrawn": "het initiatief is gestopt",
+        "expired": "het geld is niet op tijd gebruikt",
+        "underspend": "er is minder uitgegeven dan gepland",
+        "collecting_support": "steun verzamelen",
+        "in_review": "in behandeling bij de adviesraden",
+        "ready_for_decision": "klaar voor een besluit",
+        "submitted": "ingediend",
     },
     Language.ENGLISH: {
         "neighbourhood_council": "neighbourhood council",
@@ -46,6 +64,24 @@ LABELS: dict[Language, dict[str, str]] = {
         "positive": "positive",
         "negative": "negative",
         "conditional": "positive with conditions",
+        "officer": "chair or secretary",
+        "advisory_council": "advisory council",
+        "proposals": "collecting ideas",
+        "review": "reviewing ideas",
+        "voting": "voting",
+        "counting": "counting the votes",
+        "done": "finished",
+        "neighbourhood_budget": "the neighbourhood budget",
+        "initiatives_fund": "the fund for residents' initiatives",
+        "greedy": "most votes within the budget",
+        "mes": "the Method of Equal Shares",
+        "withdrawn": "the initiative stopped",
+        "expired": "the money was not used in time",
+        "underspend": "less was spent than planned",
+        "collecting_support": "collecting support",
+        "in_review": "with the advisory councils",
+        "ready_for_decision": "ready for a decision",
+        "submitted": "submitted",
     },
 }
 
@@ -114,6 +150,7 @@ class Renderer:
         labels = LABELS[language]
         environment.filters["euro"] = partial(euro, language=language)
         environment.filters["local_datetime"] = partial(local_datetime, language=language)
+        environment.filters["local_date"] = partial(local_date, language=language)
         environment.filters["label"] = lambda value: labels.get(str(value), str(value))
         environment.filters["linkify"] = linkify
         return environment
@@ -130,15 +167,27 @@ class Renderer:
         links = {
             "unsubscribe_url": self.unsubscribe_url(municipality, notice.recipient_id),
             "feed_url": self.feed_url(municipality),
+            "follows_url": f"{base}/volgen",
         }
-        if "request_id" in notice.facts:
+        if notice.facts.get("request_id"):
             links["advice_request_url"] = (
                 f"{base}/advice-requests/{quote(str(notice.facts['request_id']))}"
             )
-        if "initiative_id" in notice.facts:
+        if notice.facts.get("initiative_id"):
             links["initiative_url"] = (
                 f"{base}/initiatives/{quote(str(notice.facts['initiative_id']))}"
             )
+        if notice.facts.get("round_id"):
+            links["round_url"] = f"{base}/rounds/{quote(str(notice.facts['round_id']))}"
+        if notice.facts.get("budget_id"):
+            links["budget_url"] = f"{base}/budgets/{quote(str(notice.facts['budget_id']))}"
+        if notice.facts.get("alternative_budget_id"):
+            alternative = quote(str(notice.facts["alternative_budget_id"]))
+            links["alternative_budget_url"] = f"{base}/alternative-budgets/{alternative}"
+        if notice.facts.get("consultation_id"):
+            consultation = f"{base}/consultations/{quote(str(notice.facts['consultation_id']))}"
+            links["consultation_url"] = consultation
+            links["participation_paragraph_url"] = f"{consultation}/participation-paragraph"
         return links
 
     def render(self, notice: Notice, language: Language, municipality: str) -> Rendered:
@@ -159,7 +208,18 @@ class Renderer:
         html = self._render_html(notice, language, {**context, "subject": subject}, body)
         links = self.links(municipality, notice)
         link = next(
-            (links[name] for name in ("advice_request_url", "initiative_url") if name in links),
+            (
+                links[name]
+                for name in (
+                    "advice_request_url",
+                    "initiative_url",
+                    "round_url",
+                    "alternative_budget_url",
+                    "consultation_url",
+                    "budget_url",
+                )
+                if name in links
+            ),
             links["feed_url"],
         )
         sms = f"{subject[: SMS_LIMIT - len(link) - 1]} {link}"

@@ -18,12 +18,23 @@ class NotificationsSettings(ServiceSettings):
     smtp_username: str | None = Field(None, description="SMTP user, if it needs one.")
     smtp_password: str | None = Field(None, description="SMTP password.")
     smtp_timeout_seconds: float = Field(30.0, description="Timeout of one SMTP session.")
+    smtp_connections: int = Field(
+        4,
+        ge=1,
+        description="SMTP sessions kept open and reused for many e-mails; also how many "
+        "e-mails are sent at once. Most mail servers accept a handful per client.",
+    )
     mail_from: str = Field(
         "Inspraak <no-reply@inspraak.example>", description="From address of e-mails."
     )
 
     dispatch_batch_size: int = Field(50, ge=1, description="Messages claimed per sweep.")
-    dispatch_concurrency: int = Field(4, ge=1, description="SMTP sends in flight at once.")
+    dispatch_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Messages sent at once; e-mail goes at least as wide as "
+        "NOTIFICATIONS_SMTP_CONNECTIONS.",
+    )
     dispatch_idle_seconds: float = Field(1.0, gt=0, description="Pause when nothing is due.")
     dispatch_max_attempts: int = Field(6, ge=1, description="Attempts before 'failed'.")
     dispatch_retry_initial_seconds: float = Field(

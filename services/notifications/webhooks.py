@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -40,6 +40,7 @@ from services.notifications.domain.model import (
 )
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
 from services.notifications.settings import NotificationsSettings
+from shared import clock
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ DELIVERY_HEADER = "Inspraak-Delivery"
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def http_request(

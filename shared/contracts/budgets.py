@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
@@ -183,6 +184,107 @@ class RoundResultsPublished(RoundEvent):
     projects: list[ProjectOutcome] = Field(description="Every proposal, most votes first.")
 
 
+class EarmarkSet(EventData):
+    """Part of a budget is earmarked for a theme (or an earmark changed, or was given back)."""
+
+    producer: ClassVar[str] = "budgets"
+    name: ClassVar[str] = "earmark-set"
+    aggregate_field: ClassVar[str] = "budget_id"
+
+    budget_id: str = Field(description="The budget the earmark is part of; the Kafka key.")
+    neighbourhood: NeighbourhoodCode | None = Field(
+        default=None, description="The budget's neighbourhood, null for the initiatives fund."
+    )
+    theme: str = Field(description="The theme the money is earmarked for, e.g. 'groen'.")
+    amount_cents: Cents = Field(description="The earmark now, in euro cents; 0 when given back.")
+    previous_amount_cents: Cents = Field(description="The earmark before, in euro cents.")
+    remaining_cents: Cents = Field(
+        description="What the earmark still holds for initiatives of the theme, in euro cents."
+    )
+    available_after_cents: Cents = Field(
+        description="The budget's money that is neither reserved nor earmarked, afterwards."
+    )
+    alternative_budget_id: str | None = Field(
+        default=None, description="The adopted alternative budget that set it, if one did."
+    )
+    set_at: AwareDatetime = Field(description="When the earmark was set.")
+
+
+class AlternativeBudgetLine(BaseModel):
+    """One theme of an alternative budget's division."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    theme: str = Field(description="The theme, e.g. 'groen' or 'jeugd'.")
+    amount_cents: Cents = Field(description="Proposed for the theme, in euro cents.")
+    motivation: str = Field(description="Why the residents propose this amount.")
+
+
+class AdoptedLine(BaseModel):
+    """A line of an alternative budget as the municipal council adopted it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    theme: str = Field(description="The theme of the line.")
+    proposed_cents: Cents = Field(description="What the alternative budget proposed.")
+    adopted_cents: Cents = Field(description="What the council adopted; it becomes the earmark.")
+    reasons: str = Field(default="", description="Why the council changed the amount, if it did.")
+
+
+class AdoptionExtent(StrEnum):
+    WHOLLY = "wholly"
+    PARTLY = "partly"
+
+
+class AlternativeBudgetEvent(EventData):
+    """An event of residents' alternative budget (alternatieve begroting)."""
+
+    producer: ClassVar[str] = "budgets"
+    aggregate_field: ClassVar[str] = "alternative_budget_id"
+
+    alternative_budget_id: str = Field(description="The alternative budget; the Kafka key.")
+    budget_id: str = Field(description="The neighbourhood budget it divides.")
+    neighbourhood: NeighbourhoodCode = Field(description="The budget's neighbourhood.")
+    drafter_id: PseudonymousId = Field(description="The resident who drafted it.")
+    co_signer_ids: list[PseudonymousId] = Field(
+        default_factory=list, description="The residents who co-signed it (pseudonymous ids)."
+    )
+
+
+class AlternativeBudgetSubmitted(AlternativeBudgetEvent):
+    """Residents submitted an alternative division of a budget to the municipal council."""
+
+    name: ClassVar[str] = "alternative-budget-submitted"
+
+    year: int = Field(description="The budget year.")
+    submitted_by: PseudonymousId = Field(description="The resident who submitted it.")
+    lines: list[AlternativeBudgetLine] = Field(description="The proposed division over themes.")
+    total_cents: Cents = Field(description="The lines added up: the budget's whole amount.")
+    submitted_at: AwareDatetime = Field(description="When it was submitted.")
+
+
+class AlternativeBudgetAdopted(AlternativeBudgetEvent):
+    """The municipal council adopted an alternative budget, wholly or partly."""
+
+    name: ClassVar[str] = "alternative-budget-adopted"
+
+    adoption: AdoptionExtent = Field(description="wholly, or partly (see the lines).")
+    lines: list[AdoptedLine] = Field(description="The lines adopted, at the amounts adopted.")
+    reasons: str = Field(description="The council's reasons (always given for a partial one).")
+    decided_on: date = Field(description="The date of the council's decision.")
+    recorded_by: PseudonymousId = Field(description="The civil servant who recorded it.")
+
+
+class AlternativeBudgetNotAdopted(AlternativeBudgetEvent):
+    """The municipal council did not adopt an alternative budget, with its reasons."""
+
+    name: ClassVar[str] = "alternative-budget-not-adopted"
+
+    reasons: str = Field(description="Why the council did not adopt it.")
+    decided_on: date = Field(description="The date of the council's decision.")
+    recorded_by: PseudonymousId = Field(description="The civil servant who recorded it.")
+
+
 EVENTS: tuple[type[EventData], ...] = (
     BudgetAllocated,
     AllocationRejected,
@@ -193,4 +295,8 @@ EVENTS: tuple[type[EventData], ...] = (
     RoundPhaseChanged,
     BallotCast,
     RoundResultsPublished,
+    EarmarkSet,
+    AlternativeBudgetSubmitted,
+    AlternativeBudgetAdopted,
+    AlternativeBudgetNotAdopted,
 )

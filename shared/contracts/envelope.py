@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared import clock
 from shared.contracts.base import EventData
 from shared.contracts.registry import EVENT_TYPES
 
@@ -56,7 +57,7 @@ class Envelope:
             id=event_id,
             source=source,
             type=data.event_type(),
-            time=time or datetime.now(UTC),
+            time=time or clock.now(),
             subject=key,
             dataschema=data.schema_uri(),
             partitionkey=key,

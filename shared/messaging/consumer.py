@@ -4,6 +4,12 @@ One batch of Kafka records becomes one database transaction: inbox rows, state c
 outbox rows commit together, and only then is the offset committed. What can never succeed
 goes to the dead-letter topic; anything else is a transient failure: back off, rewind to the
 batch's first record and let Kafka deliver it again.
+
+On SQLite a transaction holds the database's only write lock, which the outbox relay and the
+timer wheel need too; there the consumer can bound a transaction by time and apply a large
+batch in several transactions. Each claims its own events in the inbox, so a crash between them
+redelivers the batch and the inbox skips what already committed; the offset is still committed
+once, after the last.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -36,6 +43,10 @@ log = logging.getLogger(__name__)
 U = TypeVar("U", bound=UnitOfWork)
 E = TypeVar("E", bound=EventData)
 EventHandler = Callable[[Envelope, U], Awaitable[None]]
+BatchPreparer = Callable[[Sequence[Envelope], U], Awaitable[None]]
+# With a time bound, events are claimed in the inbox in steps of this many, so a transaction
+# can end after any step; without one, a batch is claimed in one statement.
+CLAIM_STEP = 50
 
 
 class BatchMessage(Protocol):
@@ -76,11 +87,26 @@ class EventRoutes(Generic[U]):
     """Which handler applies which event type, for one consumer group."""
 
     handlers: dict[str, EventHandler[U]] = field(default_factory=dict)
+    preparers: dict[str, BatchPreparer[U]] = field(default_factory=dict)
 
     def on(self, model: type[E]) -> Callable[[EventHandler[U]], EventHandler[U]]:
         def register(handler: EventHandler[U]) -> EventHandler[U]:
             self.handlers[model.event_type()] = handler
             return handler
+
+        return register
+
+    def prepare(self, model: type[E]) -> Callable[[BatchPreparer[U]], BatchPreparer[U]]:
+        """Register a function that sees a transaction's new events of this type at once,
+        before their handlers: to read in one query what each handler would look up alone.
+
+        It runs in the unit of work the handlers get; it only reads (an error in it is a
+        transient failure of the batch, never a reason to dead-letter one event).
+        """
+
+        def register(preparer: BatchPreparer[U]) -> BatchPreparer[U]:
+            self.preparers[model.event_type()] = preparer
+            return preparer
 
         return register
 
@@ -98,14 +124,19 @@ class BatchConsumer(Generic[U]):
         dead_letters: DeadLetters,
         rejections: tuple[type[Exception], ...] = (),
         backoff: Backoff | None = None,
+        max_transaction_s: float | None = None,
     ) -> None:
+        """``max_transaction_s``: commit and start a new transaction once one has run this
+        long (checked every ``CLAIM_STEP`` events); ``None`` applies a batch in one."""
         self.service = service
         self.group = group
         self._handlers: Mapping[str, EventHandler[U]] = routes.handlers
+        self._preparers: Mapping[str, BatchPreparer[U]] = routes.preparers
         self._unit_of_work = unit_of_work
         self._dead_letters = dead_letters
         self._rejections = rejections
         self._backoff = backoff or Backoff()
+        self._max_transaction_s = max_transaction_s
         self._lag: dict[tuple[str, int], int] = {}
 
     async def process(self, message: BatchMessage) -> None:
@@ -143,47 +174,78 @@ class BatchConsumer(Generic[U]):
             if envelope is not None and envelope.type in self._handlers:
                 accepted.append((record, envelope))
         rejected: dict[int, str] = {}
-        while accepted:
+        committed: set[int] = set()
+        pending = list(range(len(accepted)))
+        while pending:
             try:
-                await self._apply(accepted, rejected)
-                break
+                pending = await self._apply(accepted, pending, committed)
             except _Rejected as rejection:
-                # Roll back and apply the batch again without the rejected event.
+                # Roll back and apply the rest again without the rejected event.
                 rejected[rejection.index] = rejection.reason
+                pending = [i for i in pending if i not in committed and i not in rejected]
+        for record, _ in accepted:
+            EVENTS_CONSUMED.labels(self.service, record.topic).inc()
         for index, reason in rejected.items():
             await self._dead_letters.send(accepted[index][0], reason)
 
     async def _apply(
-        self, accepted: list[tuple[KafkaRecord, Envelope]], rejected: Mapping[int, str]
-    ) -> None:
+        self,
+        accepted: list[tuple[KafkaRecord, Envelope]],
+        pending: list[int],
+        committed: set[int],
+    ) -> list[int]:
+        """Apply ``pending`` events in one transaction, or as many as its time bound allows;
+        return those left for the next transaction."""
+        started, limit = time.monotonic(), self._max_transaction_s
+        step = len(pending) if limit is None else CLAIM_STEP
+        applied: list[int] = []
         unit_of_work = self._unit_of_work()
         async with unit_of_work:
             uow = unit_of_work
-            candidates = [env for i, (_, env) in enumerate(accepted) if i not in rejected]
-            unseen = {
-                id(env)
-                for env in await claim_unseen(uow.session, uow.tables, self.group, candidates)
-            }
-            EVENTS_DUPLICATE.labels(self.service).inc(len(candidates) - len(unseen))
-            for index, (record, envelope) in enumerate(accepted):
-                if index in rejected or id(envelope) not in unseen:
-                    continue
-                with tracer().start_as_current_span(
-                    f"process {envelope.type}",
-                    context=context_from_headers(dict(record.headers)),
-                    kind=SpanKind.CONSUMER,
-                    attributes={
-                        "messaging.consumer.group.name": self.group,
-                        "cloudevents.event_id": envelope.id,
-                    },
-                ):
-                    try:
-                        await self._handlers[envelope.type](envelope, uow)
-                    except self._rejections as error:
-                        raise _Rejected(index, f"{type(error).__name__}: {error}") from error
+            while len(applied) < len(pending):
+                chunk = pending[len(applied) : len(applied) + step]
+                await self._apply_chunk(uow, accepted, chunk)
+                applied += chunk
+                if limit is not None and time.monotonic() - started >= limit:
+                    break
             await uow.commit()
-        for record, _ in accepted:
-            EVENTS_CONSUMED.labels(self.service, record.topic).inc()
+        committed.update(applied)
+        return pending[len(applied) :]
+
+    async def _apply_chunk(
+        self, uow: U, accepted: list[tuple[KafkaRecord, Envelope]], chunk: list[int]
+    ) -> None:
+        candidates = [accepted[index][1] for index in chunk]
+        unseen = {
+            id(env) for env in await claim_unseen(uow.session, uow.tables, self.group, candidates)
+        }
+        EVENTS_DUPLICATE.labels(self.service).inc(len(candidates) - len(unseen))
+        await self._prepare(uow, [env for env in candidates if id(env) in unseen])
+        for index in chunk:
+            record, envelope = accepted[index]
+            if id(envelope) not in unseen:
+                continue
+            with tracer().start_as_current_span(
+                f"process {envelope.type}",
+                context=context_from_headers(dict(record.headers)),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.consumer.group.name": self.group,
+                    "cloudevents.event_id": envelope.id,
+                },
+            ):
+                try:
+                    await self._handlers[envelope.type](envelope, uow)
+                except self._rejections as error:
+                    raise _Rejected(index, f"{type(error).__name__}: {error}") from error
+
+    async def _prepare(self, uow: U, envelopes: list[Envelope]) -> None:
+        by_type: dict[str, list[Envelope]] = {}
+        for envelope in envelopes:
+            if envelope.type in self._preparers:
+                by_type.setdefault(envelope.type, []).append(envelope)
+        for event_type, of_type in by_type.items():
+            await self._preparers[event_type](of_type, uow)
 
     def _record_lag(self, consumer: Any, records: Sequence[KafkaRecord]) -> None:
         highwater = getattr(consumer, "highwater", None)

@@ -1,10 +1,12 @@
 """Durable timers: deadlines that fire as events, once, surviving restarts and replicas.
 
 A use case schedules a timer in its own transaction (so a rolled-back change schedules
-nothing). :class:`TimerWheel` wakes for the earliest due timer, claims due ones
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two replicas never fire the same timer), runs
-the handler registered for the timer's name inside a unit of work and marks the timer fired in
-that same transaction: the handler's events and the firing commit together.
+nothing): inside a unit of work the change is collected and written at commit, with the
+unit of work's other timer changes in one statement. :class:`TimerWheel` wakes for the
+earliest due timer, claims due ones (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
+replicas never fire the same timer), runs the handler registered for the timer's name inside
+a unit of work and marks the timer fired in that same transaction: the handler's events and
+the firing commit together.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.messaging.tables import MessagingTables
-from shared.messaging.unit_of_work import UnitOfWork
+from shared.messaging.timer_changes import (
+    CancelledTimer,
+    PendingTimers,
+    scheduled,
+    write_timer_changes,
+)
+from shared.messaging.unit_of_work import PENDING_TIMERS, UnitOfWork
 from shared.metrics import EVENTS_FAILED
 
 log = logging.getLogger(__name__)
@@ -54,31 +61,32 @@ async def schedule(
     due_at: datetime,
     payload: Mapping[str, Any] | None = None,
 ) -> None:
-    """Set timer (name, key) to fire at ``due_at``; scheduling it again moves and re-arms it."""
-    if due_at.tzinfo is None:
-        raise ValueError("timers are scheduled in aware (UTC) time")
-    connection = await session.connection()
-    timer = tables.timer
-    values = {"due_at": due_at.astimezone(UTC), "payload": json.dumps(dict(payload or {}))}
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    # One upsert, not a delete and an insert: scheduling sits on the consumers' hot path.
-    await connection.execute(
-        dialect_insert(timer)
-        .values(name=name, key=key, **values)
-        .on_conflict_do_update(
-            index_elements=[timer.c.name, timer.c.key],
-            set_={**values, "fired_at": None, "attempts": 0, "last_error": None},
-        )
-    )
+    """Set timer (name, key) to fire at ``due_at``; scheduling it again moves and re-arms it.
+
+    Inside a unit of work the change is collected and written when it commits (see
+    ``UnitOfWork.timers``); on a bare session it is written at once.
+    """
+    change = scheduled(name, key, due_at, payload)
+    pending = _pending_timers(session)
+    if pending is not None:
+        pending.add(change)
+        return
+    await write_timer_changes(await session.connection(), tables, [change])
 
 
 async def cancel(session: AsyncSession, tables: MessagingTables, *, name: str, key: str) -> None:
     """Remove a timer that has not fired, e.g. when the advice arrived in time."""
-    connection = await session.connection()
-    timer = tables.timer
-    await connection.execute(
-        delete(timer).where(timer.c.name == name, timer.c.key == key, timer.c.fired_at.is_(None))
-    )
+    change = CancelledTimer(name, key)
+    pending = _pending_timers(session)
+    if pending is not None:
+        pending.add(change)
+        return
+    await write_timer_changes(await session.connection(), tables, [change])
+
+
+def _pending_timers(session: AsyncSession) -> PendingTimers | None:
+    pending = session.info.get(PENDING_TIMERS)
+    return pending if isinstance(pending, PendingTimers) else None
 
 
 class TimerWheel(Generic[U]):

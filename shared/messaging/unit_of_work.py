@@ -11,14 +11,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.contracts.base import EventData
 from shared.contracts.envelope import Envelope
 from shared.messaging.outbox import OutgoingRecord, write_outbox
+from shared.messaging.read_cache import ReadCache
 from shared.messaging.tables import MessagingTables
+from shared.messaging.timer_changes import PendingTimers
 from shared.settings import ServiceSettings
+
+# Where a session carries its unit of work's pending timers, so ``timers.schedule(session,
+# ...)`` collects instead of writing when called inside a unit of work.
+PENDING_TIMERS = "inspraak.pending_timers"
 
 
 class UnitOfWork:
-    """Collects events while a use case runs and writes them to the outbox on commit.
+    """Collects events and timer changes while a use case runs and writes them on commit.
 
-    Services subclass it to add their repositories on top of ``self.session``.
+    Services subclass it to add their repositories on top of ``self.session``. ``timers``
+    collects timer changes (written at commit in one statement per kind, not one per timer);
+    ``cache`` holds reference data read once per unit of work, i.e. once per consumed batch.
     """
 
     def __init__(
@@ -33,11 +41,16 @@ class UnitOfWork:
         self.settings = settings
         self._outbox_signal = outbox_signal
         self._pending: list[OutgoingRecord] = []
+        self.timers = PendingTimers()
+        self.cache = ReadCache()
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
         self._pending = []
+        self.timers = PendingTimers()
+        self.cache = ReadCache()
+        self.session.info[PENDING_TIMERS] = self.timers
         return self
 
     async def __aexit__(
@@ -65,13 +78,19 @@ class UnitOfWork:
         # State first, then the outbox rows: the flush takes the aggregates' row locks, so
         # outbox ids for one aggregate are handed out in the order its transactions commit.
         await self.session.flush()
+        if len(self.timers):
+            await self.timers.write(await self.session.connection(), self.tables)
         await write_outbox(self.session, self.tables, self._pending)
         await self.session.commit()
         had_events = bool(self._pending)
         self._pending = []
+        # The next transaction may see other transactions' changes to the reference data.
+        self.cache.clear()
         if had_events and self._outbox_signal is not None:
             self._outbox_signal.set()
 
     async def rollback(self) -> None:
         self._pending = []
+        self.timers.clear()
+        self.cache.clear()
         await self.session.rollback()

@@ -35,8 +35,8 @@ def member(person: str) -> dict[str, str]:
 
 
 class Advisory:
-    def __init__(self, tmp_path: Path) -> None:
-        self.url = f"sqlite+aiosqlite:///{tmp_path}/advisory.sqlite3"
+    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
+        self.url = database_url or f"sqlite+aiosqlite:///{tmp_path}/advisory.sqlite3"
         self.app = create_app(
             settings_for(
                 AdvisorySettings, kafka="localhost:1", namespace="t.", database_url=self.url

@@ -1,16 +1,22 @@
 """Advice deadlines fire from durable timers: reminders, overdue with escalation, extension,
-closing after escalation, lapsing optional councils and term ends -- with a moved clock."""
+closing after escalation, lapsing optional councils and term ends -- with a moved clock; and on
+PostgreSQL, two replicas' wheels firing the same due timers, each exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from services.advisory import handlers
 from services.advisory.domain.deadlines import term_ends_at
 from shared.contracts import advisory as contract
+from shared.messaging.timers import TimerWheel
 from tests.integration.advisory_support import Advisory, member
 
 WIJKRAAD = {
@@ -211,3 +217,97 @@ async def test_a_member_leaves_when_their_term_ends(advisory: Advisory) -> None:
     assert left.member_id == "anna" and left.reason == "term_ended"  # type: ignore[attr-defined]
     found = await advisory.call("GET", f"/councils/{council['id']}")
     assert found["members"] == []
+
+
+class MovableClock:
+    """The replicas' shared "now", moved by the test as the days would pass."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+async def _until(what: str, probe: Callable[[], Awaitable[bool]], timeout_s: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await probe():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"waited {timeout_s}s for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_two_replicas_on_postgresql_fire_each_reminder_and_deadline_exactly_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    rounds_count = 25
+    first = await Advisory(tmp_path, database_url=postgres_url).start()
+    second = Advisory(tmp_path, database_url=postgres_url)  # another replica, its own engine
+    try:
+        wijkraad = await first.council(
+            {"anna": "chair", "bram": "secretary", "chris": "member"}, **WIJKRAAD
+        )
+        rounds = [await first.initiative_ready() for _ in range(rounds_count)]
+        deadline = _deadline(rounds[0], wijkraad["id"])
+        assert {_deadline(r, wijkraad["id"]) for r in rounds} == {deadline}, "all due together"
+        clock = MovableClock(datetime.now(UTC))
+        # The advisory service's own timer handlers, run by each replica's wheel loop as in
+        # production (short sleeps, so both wake at once and race for the same rows).
+        wheels = [
+            TimerWheel(
+                unit_of_work=replica.uow,
+                handlers=handlers.TIMERS,
+                service="advisory",
+                clock=clock,
+                max_sleep_s=0.05,
+            )
+            for replica in (first, second)
+        ]
+        running = [asyncio.create_task(wheel.run()) for wheel in wheels]
+        try:
+            await asyncio.sleep(0.2)
+            assert await first.events("advice-deadline-approaching") == [], "nothing due yet"
+
+            # Past both reminders (3 days and 1 day before, at 09:00), before the deadline.
+            clock.moment = deadline - timedelta(hours=12)
+
+            async def all_reminded() -> bool:
+                found = await first.events("advice-deadline-approaching")
+                return len(found) >= 2 * rounds_count
+
+            await _until("every reminder", all_reminded)
+            clock.moment = deadline + timedelta(seconds=1)
+
+            async def all_overdue() -> bool:
+                return len(await first.events("advice-overdue")) >= rounds_count
+
+            await _until("every deadline", all_overdue)
+            await asyncio.sleep(0.5)  # both wheels sweep again: a double firing would show
+        finally:
+            for wheel in wheels:
+                await wheel.stop()
+            await asyncio.gather(*running)
+
+        reminders = await first.events("advice-deadline-approaching")
+        reminded = Counter((e.request_id, e.days_before) for e in reminders)  # type: ignore[attr-defined]
+        request_ids = {r["requests"][0]["id"] for r in rounds}
+        assert set(reminded) == {(r, days) for r in request_ids for days in (3, 1)}
+        assert set(reminded.values()) == {1}, "each reminder once"
+        overdue = await first.events("advice-overdue")
+        per_round = Counter(e.round_id for e in overdue)  # type: ignore[attr-defined]
+        assert per_round == Counter({r["id"]: 1 for r in rounds}), "one advice-overdue per round"
+        assert all(sorted(e.escalate_to) == ["anna", "bram"] for e in overdue)  # type: ignore[attr-defined]
+        assert all(wheel.fired > 0 for wheel in wheels), [w.fired for w in wheels]
+        assert sum(wheel.fired for wheel in wheels) == 3 * rounds_count, "no timer fired twice"
+        async with first.uow() as uow:
+            timer = uow.tables.timer
+            rows = (
+                await (await uow.session.connection()).execute(
+                    select(timer.c.name, timer.c.fired_at, timer.c.attempts)
+                )
+            ).all()
+        assert len(rows) == 3 * rounds_count
+        assert all(row.fired_at is not None and row.attempts == 0 for row in rows), "none lost"
+    finally:
+        await second.close()
+        await first.close()

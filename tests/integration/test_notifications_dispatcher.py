@@ -331,3 +331,56 @@ async def test_replicas_on_postgresql_never_send_the_same_message_twice(
         assert len(await outbox_rows(runtime)) == len(people)
     finally:
         await runtime.engine.dispose()
+
+
+async def test_concurrent_sends_share_transactions_and_one_bad_write_holds_back_no_other(
+    sqlite_runtime: Runtime,
+) -> None:
+    runtime, mailer, clock = sqlite_runtime, FakeMailer(delay_s=0.01), Clock()
+    people = [f"resident-g{n}" for n in range(12)]
+    await compose_rejections(runtime, people)
+    clock.now = datetime.now(UTC) + timedelta(seconds=1)
+    settings = make_settings(str(runtime.engine.url), smtp_connections=6)
+    worker = Dispatcher(
+        unit_of_work=runtime.unit_of_work,  # type: ignore[arg-type]
+        mailer=mailer,
+        renderer=Renderer(settings.public_base_url),
+        settings=settings,
+        clock=clock,
+    )
+
+    assert await worker.dispatch_batch() == 12
+
+    statuses = [(await only_message(runtime, p)).status for p in people]
+    assert statuses == [MessageStatus.SENT] * 12 and len(mailer.sent) == 12
+    assert len(await outbox_rows(runtime)) == 12  # one message-delivered each
+    # Six sends at a time; their outcomes were committed together, not one by one.
+    assert worker.records.transactions < 12
+
+    extra = ["resident-h1", "resident-h2", "resident-h3"]
+    await compose_rejections(runtime, extra)
+    async with uow_of(runtime) as uow:
+        claimed = await uow.messages.claim_due(
+            now=clock.now + timedelta(seconds=5), stale_before=clock.now, limit=10
+        )
+        await uow.commit()
+    by_person = {m.recipient_id: m for m in claimed}
+
+    def sent(person: str) -> Any:
+        async def write(uow: NotificationsUnitOfWork) -> None:
+            if person == "resident-h2":
+                raise RuntimeError("this row cannot be written")
+            await uow.messages.mark_sent(by_person[person].id, clock.now)
+
+        return write
+
+    outcomes = await asyncio.gather(
+        *(worker.records.record(sent(p)) for p in extra), return_exceptions=True
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["NoneType", "RuntimeError", "NoneType"]
+    assert [(await only_message(runtime, p)).status for p in extra] == [
+        MessageStatus.SENT,
+        MessageStatus.SENDING,  # left for the lease, like a crash mid-send
+        MessageStatus.SENT,
+    ]

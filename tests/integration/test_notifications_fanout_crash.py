@@ -1,27 +1,42 @@
-"""SIGKILL of a notifications process in the middle of a fan-out to 2,000 supporters.
+"""SIGKILL of a notifications process in the middle of a large fan-out.
 
-After the restart the fan-out resumes from its last committed batch, and every supporter has
-exactly one message (as many distinct idempotency keys, hence e-mail Message-IDs, as
-supporters). Sending is kept out of the way here (nobody listens on the SMTP port and retries
-wait): that a resend after a crash carries the same Message-ID is proven in
-test_notifications_dispatcher.py, and e-mail to a real SMTP server in test_notifications_flow.py.
+A decision comes in on Kafka after every support; the service composes the fan-out batch by
+batch and its dispatcher sends the e-mails over a pool of SMTP sessions. After each kill the
+process is started again and the fan-out resumes from its last committed batch.
+
+- 10,000 supporters, killed twice while the audience is composed: afterwards every supporter
+  has exactly one message, with as many distinct idempotency keys, hence e-mail Message-IDs,
+  as supporters. Sending is kept out of the way (the SMTP server never answers): composing
+  is what is killed here, and sending 10,000 e-mails as well would take minutes.
+- 1,500 supporters sent to a real SMTP server (aiosmtpd, keeping every Message-ID), killed
+  twice while the e-mails go out: the server ends with exactly one distinct Message-ID per
+  supporter. An e-mail arrives twice only when a kill fell between handing it to SMTP and
+  recording it sent: at most one per send slot (the SMTP pool) per kill. The raw duplicates
+  are printed.
 """
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from services.notifications.domain.model import message_id
 from shared.contracts import initiatives
 from shared.testing.events import publish
 from shared.testing.helpers import create_test_topics
 from shared.testing.processes import ServiceProcess, free_port
+from stack.bench_fanout import CountingSink
 
 M = "GM0362"
-SUPPORTERS = 2_000
+SUPPORTERS = 10_000
+SENT_SUPPORTERS = 1_500
+SMTP_CONNECTIONS = 8
 KIND = "supported_initiative_decided"
 
 
@@ -46,34 +61,7 @@ def _wait(check: Any, timeout_s: float = 90) -> Any:
     raise AssertionError(f"not reached within {timeout_s}s")
 
 
-def test_a_fanout_killed_midway_resumes_and_tells_every_supporter_once(
-    kafka: str, namespace: str, tmp_path: Path
-) -> None:
-    create_test_topics(kafka, namespace)
-    database = tmp_path / "notifications.sqlite3"
-    service = ServiceProcess(
-        "notifications",
-        {
-            "INSPRAAK_ENVIRONMENT": "development",
-            "KAFKA_BOOTSTRAP_SERVERS": kafka,
-            "KAFKA_TOPIC_NAMESPACE": namespace,
-            "NOTIFICATIONS_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-            "NOTIFICATIONS_SMTP_PORT": str(free_port()),  # nobody listens
-            "NOTIFICATIONS_DISPATCH_RETRY_INITIAL_SECONDS": "3600",
-            "NOTIFICATIONS_FANOUT_BATCH_SIZE": "100",
-            "CONSUMER_BATCH_SIZE": "500",
-        },
-        tmp_path,
-    )
-    service.migrate()
-    people = [f"supporter-{n:05d}" for n in range(SUPPORTERS)]
-    now = datetime.now(UTC).isoformat()
-    with sqlite3.connect(database) as connection:
-        connection.executemany(
-            "INSERT INTO contact (municipality, person_id, email, phone, language, updated_at)"
-            " VALUES (?, ?, ?, NULL, 'nl', ?)",
-            [(M, p, f"{p}@example.org", now) for p in people],
-        )
+def _events(people: list[str]) -> list[Any]:
     submitted = initiatives.InitiativeSubmitted(
         municipality=M,
         initiative_id="init-big",
@@ -101,27 +89,157 @@ def test_a_fanout_killed_midway_resumes_and_tells_every_supporter_once(
             "decided_at": datetime.now(UTC),
         }
     )
-    kills: list[int] = []
-    try:
-        service.start()
-        publish(kafka, f"{namespace}initiatives.events.v1", [submitted, *supports, decided])
-        # Same key, same partition: the decision comes after every support.
-        kills.append(_wait(lambda: (n := _count(database)) >= 500 and n))
-        service.kill()
-        service.start()
-        _wait(lambda: _count(database) >= SUPPORTERS, timeout_s=60)
-        _wait(lambda: _jobs_done(database) == 1, timeout_s=10)
-        time.sleep(0.5)  # a duplicate, if there were one, would show up now
-    finally:
-        service.stop()
+    # Same key, same partition: the decision comes after every support.
+    return [submitted, *supports, decided]
 
-    assert all(n < SUPPORTERS for n in kills), f"the fan-out ended before a kill: {kills}"
+
+@pytest.fixture
+def sink() -> Any:
+    server = CountingSink(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _service(
+    kafka: str, namespace: str, tmp_path: Path, people: list[str], smtp_port: int, **env: str
+) -> ServiceProcess:
+    create_test_topics(kafka, namespace)
+    database = tmp_path / "notifications.sqlite3"
+    service = ServiceProcess(
+        "notifications",
+        {
+            "INSPRAAK_ENVIRONMENT": "development",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "KAFKA_TOPIC_NAMESPACE": namespace,
+            "NOTIFICATIONS_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+            "NOTIFICATIONS_SMTP_CONNECTIONS": str(SMTP_CONNECTIONS),
+            "NOTIFICATIONS_DISPATCH_CONCURRENCY": str(SMTP_CONNECTIONS),
+            "NOTIFICATIONS_DISPATCH_BATCH_SIZE": "200",
+            "NOTIFICATIONS_DISPATCH_IDLE_SECONDS": "0.1",
+            "NOTIFICATIONS_FANOUT_BATCH_SIZE": "500",
+            "CONSUMER_BATCH_SIZE": "500",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        },
+        tmp_path,
+    )
+    service.migrate()
+    now = datetime.now(UTC).isoformat()
+    with sqlite3.connect(database) as connection:
+        connection.executemany(
+            "INSERT INTO contact (municipality, person_id, email, phone, language, updated_at)"
+            " VALUES (?, ?, ?, NULL, 'nl', ?)",
+            [(M, p, f"{p}@example.org", now) for p in people],
+        )
+    return service
+
+
+def _one_message_per_supporter(database: Path, supporters: int) -> None:
     with sqlite3.connect(database) as connection:
         rows, keys, recipients = connection.execute(
             "SELECT count(*), count(DISTINCT idempotency_key), count(DISTINCT recipient_id)"
             " FROM message WHERE kind = ? AND channel = 'email'",
             (KIND,),
         ).fetchone()
-        [jobs] = connection.execute("SELECT count(*) FROM fanout_job WHERE done").fetchone()
-    assert (rows, keys, recipients, jobs) == (SUPPORTERS, SUPPORTERS, SUPPORTERS, 1)
-    print(f"killed with {kills} of {SUPPORTERS} composed")
+        keys_of_all = [
+            key
+            for (key,) in connection.execute(
+                "SELECT idempotency_key FROM message WHERE kind = ? AND channel = 'email'",
+                (KIND,),
+            )
+        ]
+    assert (rows, keys, recipients, _jobs_done(database)) == (supporters,) * 3 + (1,)
+    # The Message-ID an e-mail carries is derived from the key alone, on every attempt.
+    assert len({message_id(key, "inspraak.example") for key in keys_of_all}) == supporters
+
+
+def test_a_fanout_to_10000_killed_twice_while_composing_tells_every_supporter_once(
+    kafka: str, namespace: str, tmp_path: Path
+) -> None:
+    people = [f"supporter-{n:05d}" for n in range(SUPPORTERS)]
+    database = tmp_path / "notifications.sqlite3"
+    # An SMTP server that takes the connection and never says a word: the dispatcher waits
+    # on its first e-mail, and composing, the part killed here, has the CPU to itself.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    service = _service(
+        kafka,
+        namespace,
+        tmp_path,
+        people,
+        silent.getsockname()[1],
+        NOTIFICATIONS_SMTP_TIMEOUT_SECONDS="600",
+    )
+    started = time.monotonic()
+    kills: list[int] = []
+    try:
+        service.start()
+        publish(kafka, f"{namespace}initiatives.events.v1", _events(people))
+        for threshold in (2_000, 6_000):
+            kills.append(_wait(lambda t=threshold: (n := _count(database)) >= t and n))
+            service.kill()
+            service.start()
+        _wait(lambda: _count(database) >= SUPPORTERS, timeout_s=120)
+        _wait(lambda: _jobs_done(database) == 1, timeout_s=10)
+        time.sleep(0.5)  # a duplicate, if there were one, would show up now
+    finally:
+        service.stop()
+        silent.close()
+
+    assert all(n < SUPPORTERS for n in kills), f"the fan-out ended before a kill: {kills}"
+    _one_message_per_supporter(database, SUPPORTERS)
+    print(f"\nkilled with {kills} of {SUPPORTERS} composed; {time.monotonic() - started:.0f} s")
+
+
+def test_a_fanout_killed_twice_while_sending_delivers_every_message_id_once(
+    kafka: str, namespace: str, tmp_path: Path, sink: CountingSink
+) -> None:
+    supporters = SENT_SUPPORTERS
+    people = [f"supporter-{n:05d}" for n in range(supporters)]
+    database = tmp_path / "notifications.sqlite3"
+    service = _service(
+        kafka,
+        namespace,
+        tmp_path,
+        people,
+        sink.port,
+        # What a killed process left 'sending' is sent again soon, not after 5 minutes.
+        NOTIFICATIONS_DISPATCH_LEASE_SECONDS="2",
+    )
+    started = time.monotonic()
+    received_at_kill: list[int] = []
+    try:
+        service.start()
+        publish(kafka, f"{namespace}initiatives.events.v1", _events(people))
+        for threshold in (supporters // 4, supporters // 2):
+            _wait(lambda t=threshold: sink.received >= t, timeout_s=120)
+            received_at_kill.append(sink.received)
+            service.kill()
+            service.start()
+        _wait(lambda: len(sink.message_ids) >= supporters, timeout_s=120)
+        time.sleep(1.0)  # a duplicate, if there were one more, would arrive now
+    finally:
+        service.stop()
+
+    kills = len(received_at_kill)
+    duplicates = sink.received - len(sink.message_ids)
+    print(
+        f"\n{supporters} supporters, killed with {received_at_kill} e-mails received; "
+        f"{sink.received} received, {len(sink.message_ids)} distinct Message-IDs, "
+        f"{duplicates} raw duplicates (at most {kills} kills x {SMTP_CONNECTIONS} send slots); "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    assert all(n < supporters for n in received_at_kill), received_at_kill
+    _one_message_per_supporter(database, supporters)
+    with sqlite3.connect(database) as connection:
+        [unsent] = connection.execute(
+            "SELECT count(*) FROM message WHERE kind = ? AND status != 'sent'", (KIND,)
+        ).fetchone()
+    assert unsent == 0
+    assert len(sink.message_ids) == supporters and "" not in sink.message_ids
+    assert 0 <= duplicates <= kills * SMTP_CONNECTIONS

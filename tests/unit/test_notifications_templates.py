@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from jinja2 import UndefinedError
@@ -83,6 +83,200 @@ FACTS[NoticeKind.DIGEST] = {
     "count": 2,
     "items": [{"subject": "Vraag om advies: Bankjes"}, {"subject": "Besluit over Skatebaan"}],
 }
+INITIATIVE = {"initiative_id": "init-1", "title": "Bankjes in het park"}
+FOLLOWING_BUDGET = {"followed": "budget", "followed_id": "budget-2026", "budget_id": "budget-2026"}
+RESULTS = [{"indicator": "bankjes geplaatst", "target": 4.0, "measured": 5.0, "unit": "stuks"}]
+ACCOUNT = {
+    "budgeted_cents": 125_000,
+    "spent_cents": 118_000,
+    "disbursed_cents": 125_000,
+    "account": "Vier bankjes en een picknicktafel.",
+}
+FACTS.update(
+    {
+        NoticeKind.INITIATIVE_SUBMITTED: {
+            **INITIATIVE,
+            "requested_amount_cents": 125_000,
+            "funding_source": "neighbourhood_budget",
+        },
+        NoticeKind.SUPPORT_PROGRESS: {
+            **INITIATIVE,
+            "percentage": 66,
+            "support_count": 20,
+            "support_threshold": 30,
+        },
+        NoticeKind.INITIATIVE_IN_REVIEW: {**INITIATIVE, "support_count": 31},
+        NoticeKind.AWAITING_DECISION: {
+            **INITIATIVE,
+            "advice_positions": ["positive", "conditional"],
+            "requested_amount_cents": 125_000,
+        },
+        NoticeKind.DECISION_OVERDUE: {
+            **INITIATIVE,
+            "decision_deadline": DEADLINE,
+            "status": "ready_for_decision",
+        },
+        NoticeKind.RESULTS_REPORTED: {**INITIATIVE, "summary": "Vijf bankjes.", "results": RESULTS},
+        NoticeKind.SUPPORTED_INITIATIVE_RESULTS: {
+            **INITIATIVE,
+            "summary": "Vijf bankjes.",
+            "results": RESULTS,
+        },
+        NoticeKind.INITIATIVE_ACCOUNTED: {**INITIATIVE, **ACCOUNT},
+        NoticeKind.SUPPORTED_INITIATIVE_ACCOUNTED: {**INITIATIVE, **ACCOUNT},
+        NoticeKind.INITIATIVE_CLOSED: {**INITIATIVE, "reason": "Alles is klaar."},
+        NoticeKind.INITIATIVE_WITHDRAWN: {
+            **INITIATIVE,
+            "reason": "Geen vrijwilligers meer.",
+            "previous_status": "collecting_support",
+        },
+        NoticeKind.INITIATIVE_EXPIRED: {
+            **INITIATIVE,
+            "support_count": 12,
+            "support_threshold": 30,
+            "support_deadline": DEADLINE,
+        },
+        NoticeKind.MILESTONE_OVERDUE: {
+            **INITIATIVE,
+            "milestone_id": "m-1",
+            "milestone": "Bankjes besteld",
+            "due_date": date(2025, 12, 5),
+        },
+        NoticeKind.ADVICE_DEADLINE_APPROACHING: {
+            **FACTS[NoticeKind.ADVICE_REQUESTED],
+            "days_before": 3,
+        },
+        NoticeKind.ADVICE_OVERDUE_ESCALATED: {
+            **FACTS[NoticeKind.ADVICE_REQUESTED],
+            "member_role": "officer",
+            "council_kind": "advisory_council",
+        },
+        NoticeKind.REPORT_HANDLED: {
+            "report_id": "rep-1",
+            "neighbourhood": "BU03620001",
+            "outcome": "forwarded",
+            "reason": "De stoep is van het waterschap.",
+            "forwarded_to": "Waterschap Amstel",
+        },
+        NoticeKind.ROUND_PHASE_CHANGED: {
+            "round_id": "round-9",
+            "neighbourhood": "BU03620001",
+            "previous_phase": "review",
+            "phase": "voting",
+            "followed": "neighbourhood",
+            "followed_id": "BU03620001",
+        },
+        NoticeKind.ROUND_RESULTS_PUBLISHED: {
+            "round_id": "round-9",
+            "neighbourhood": "BU03620001",
+            "rule": "mes",
+            "ballots": 412,
+            "budget_cents": 5_000_000,
+            "funded_cost_cents": 4_200_000,
+            "projects": [
+                {"title": "Bankjes", "votes": 300, "funded": True, "cost_cents": 4_200_000},
+                {"title": "Skatebaan", "votes": 120, "funded": False, "cost_cents": 900_000},
+            ],
+            "followed": "neighbourhood",
+            "followed_id": "BU03620001",
+        },
+        NoticeKind.SPENDING_REPORTED: {
+            **INITIATIVE,
+            **FOLLOWING_BUDGET,
+            "neighbourhood": "BU03620001",
+            "amount_cents": 45_000,
+            "description": "Twee bankjes",
+            "cost_line": "materiaal",
+            "planned_cents": 60_000,
+            "spent_total_cents": 45_000,
+        },
+        NoticeKind.FOLLOWED_BUDGET_ALLOCATED: {
+            **INITIATIVE,
+            **FOLLOWING_BUDGET,
+            "decision": "approved",
+            "reasons": "Goed voor de buurt.",
+            "conditions": [],
+            "amount_cents": 125_000,
+            "available_after_cents": 875_000,
+        },
+        NoticeKind.FUNDS_RELEASED: {
+            **INITIATIVE,
+            **FOLLOWING_BUDGET,
+            "neighbourhood": None,
+            "amount_cents": 7_000,
+            "reason": "underspend",
+            "still_reserved_cents": 0,
+            "available_after_cents": 882_000,
+        },
+        NoticeKind.FUNDS_DISBURSED: {
+            **INITIATIVE,
+            **FOLLOWING_BUDGET,
+            "neighbourhood": None,
+            "amount_cents": 125_000,
+            "disbursed_total_cents": 125_000,
+            "still_reserved_cents": 0,
+        },
+    }
+)
+ALTERNATIVE = {
+    "alternative_budget_id": "alt-1",
+    "budget_id": "budget-2026",
+    "neighbourhood": "BU03620001",
+    "co_signers": 2,
+    "signed_as": "co_signer",
+}
+FACTS.update(
+    {
+        NoticeKind.ALTERNATIVE_BUDGET_SUBMITTED: {
+            **ALTERNATIVE,
+            "signed_as": "drafter",
+            "year": 2026,
+            "lines": [
+                {"theme": "groen", "amount_cents": 1_250_000, "motivation": "Meer bomen."},
+                {"theme": "jeugd", "amount_cents": 750_050, "motivation": "Een speelplek."},
+            ],
+            "total_cents": 2_000_050,
+            "submitted_at": DEADLINE,
+        },
+        NoticeKind.ALTERNATIVE_BUDGET_ADOPTED: {
+            **ALTERNATIVE,
+            "adoption": "partly",
+            "lines": [
+                {
+                    "theme": "groen",
+                    "proposed_cents": 1_250_000,
+                    "adopted_cents": 1_250_000,
+                    "reasons": "",
+                },
+                {
+                    "theme": "jeugd",
+                    "proposed_cents": 750_050,
+                    "adopted_cents": 500_000,
+                    "reasons": "De speelplek kost minder.",
+                },
+            ],
+            "reasons": "Het voorstel past bij het buurtplan.",
+            "decided_on": date(2026, 3, 12),
+        },
+        NoticeKind.ALTERNATIVE_BUDGET_NOT_ADOPTED: {
+            **ALTERNATIVE,
+            "reasons": "Het geld is al nodig voor het onderhoud van de straat.",
+            "decided_on": date(2026, 3, 12),
+        },
+        NoticeKind.CONSULTATION_ANSWERED: {
+            "consultation_id": "cons-1",
+            "title": "Speelruimteplan met een Skatebaan",
+            "link": "https://amstelveen.example/speelruimteplan.pdf",
+            "answered_at": DEADLINE,
+            "adopted": 4,
+            "partly_adopted": 2,
+            "not_adopted": 1,
+            "council_id": "council-1",
+            "council_kind": "youth_council",
+            "member_role": "member",
+        },
+    }
+)
 HEADINGS = {
     Language.DUTCH: ("Wat is er gebeurd?", "Waarom", "Wat "),
     Language.ENGLISH: ("What happened?", "Why", "What "),
@@ -232,3 +426,64 @@ def test_an_sms_is_short_and_links_to_the_subject() -> None:
     assert len(rendered.sms) <= 320
     assert rendered.sms.startswith("Vraag om advies: Skatebaan bij het Stadshart")
     assert rendered.sms.endswith("https://inspraak.amstelveen.example/GM0362/advice-requests/req-1")
+
+
+def test_a_submitted_alternative_budget_is_on_its_way_with_its_division_in_euros() -> None:
+    dutch = render(NoticeKind.ALTERNATIVE_BUDGET_SUBMITTED, Language.DUTCH)
+    english = render(NoticeKind.ALTERNATIVE_BUDGET_SUBMITTED, Language.ENGLISH)
+
+    assert "is ingediend bij de gemeenteraad" in dutch and "onderweg naar de raad" in dutch
+    assert "- groen: € 12.500,00\n- jeugd: € 7.500,50\nSamen is dat € 20.000,50." in dutch
+    assert "2 bewoners hebben het voorstel mede ondertekend." in dutch
+    assert "U heeft deze alternatieve begroting opgesteld." in dutch
+    assert "/GM0362/alternative-budgets/alt-1" in dutch
+    assert "- groen: €12,500.00\n- jeugd: €7,500.50\nTogether that is €20,000.50." in english
+    assert "You drafted this alternative budget." in english
+
+
+def test_a_partly_adopted_alternative_budget_says_what_was_adopted_and_why() -> None:
+    dutch = render(NoticeKind.ALTERNATIVE_BUDGET_ADOPTED, Language.DUTCH)
+    english = render(NoticeKind.ALTERNATIVE_BUDGET_ADOPTED, Language.ENGLISH)
+
+    assert "Op donderdag 12 maart 2026 heeft de gemeenteraad" in dutch
+    assert "voor een deel aangenomen" in dutch
+    assert "- groen: € 12.500,00\n- jeugd: € 5.000,00 (voorgesteld: € 7.500,50)\n" in dutch
+    assert "Samen is dat € 17.500,00." in dutch
+    assert "De gemeenteraad schrijft: Het voorstel past bij het buurtplan." in dutch
+    assert "- jeugd: De speelplek kost minder." in dutch
+    assert "U heeft deze alternatieve begroting mede ondertekend." in dutch
+    assert "partly adopted" in english and "(proposed: €7,500.50)" in english
+    assert "You co-signed this alternative budget." in english
+
+
+def test_a_wholly_adopted_alternative_budget_says_so_in_its_subject() -> None:
+    facts = {**FACTS[NoticeKind.ALTERNATIVE_BUDGET_ADOPTED], "adoption": "wholly"}
+    notice = Notice(kind=NoticeKind.ALTERNATIVE_BUDGET_ADOPTED, recipient_id="p", facts=facts)
+
+    rendered = Renderer(BASE_URL).render(notice, Language.DUTCH, "GM0362")
+
+    assert rendered.subject.startswith("De gemeenteraad heeft uw alternatieve begroting aangenomen")
+    assert "voor een deel" not in rendered.body
+
+
+def test_an_alternative_budget_not_adopted_gives_the_councils_reasons() -> None:
+    dutch = render(NoticeKind.ALTERNATIVE_BUDGET_NOT_ADOPTED, Language.DUTCH)
+    english = render(NoticeKind.ALTERNATIVE_BUDGET_NOT_ADOPTED, Language.ENGLISH)
+
+    assert "niet aangenomen" in dutch
+    assert "Het geld is al nodig voor het onderhoud van de straat." in dutch
+    assert "did not adopt" in english
+
+
+def test_an_answered_consultation_counts_the_outcomes_and_links_the_participation_paragraph() -> (
+    None
+):
+    dutch = render(NoticeKind.CONSULTATION_ANSWERED, Language.DUTCH)
+    english = render(NoticeKind.CONSULTATION_ANSWERED, Language.ENGLISH)
+
+    assert "- Overgenomen: 4\n- Voor een deel overgenomen: 2\n- Niet overgenomen: 1\n" in dutch
+    assert "Beste lid van de jongerenraad" in dutch
+    assert "/GM0362/consultations/cons-1/participation-paragraph" in dutch
+    assert "https://amstelveen.example/speelruimteplan.pdf" in dutch
+    assert "- Adopted: 4\n- Partly adopted: 2\n- Not adopted: 1\n" in english
+    assert "participation paragraph" in english

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -29,6 +28,7 @@ from services.advisory.domain.exceptions import (
 from services.advisory.domain.model import AdviceRound, Council
 from services.advisory.domain.routing import RoutingRule
 from services.advisory.persistence.unit_of_work import AdvisoryUnitOfWork
+from shared import clock
 from shared.auth import Authorize, Principal, Role
 from shared.http import Problem
 
@@ -533,7 +533,7 @@ async def list_meetings(
     year residents' groups are promised."""
     async with uow:
         meetings = await uow.meetings.list(principal.municipality, council_id=council_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     if year is not None:
         meetings = [m for m in meetings if m.starts_at.year == year]
     held = sum(1 for m in meetings if m.with_municipality and m.held(now))

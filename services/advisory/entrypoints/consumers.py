@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from faststream.kafka.annotations import KafkaMessage
 
 from services.advisory import handlers
@@ -28,6 +30,19 @@ async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOf
         amount_cents=event.requested_amount_cents,
     )
     await handlers.request_advice(command, municipality=event.municipality, cause=envelope, uow=uow)
+
+
+@routes.prepare(initiatives.InitiativeReadyForReview)
+async def before_initiatives_ready_for_review(
+    envelopes: Sequence[Envelope], uow: AdvisoryUnitOfWork
+) -> None:
+    """One query for a batch, not one per event: which initiatives already have a round."""
+    subjects = [
+        (e.data.municipality, e.data.initiative_id)
+        for e in envelopes
+        if isinstance(e.data, initiatives.InitiativeReadyForReview)
+    ]
+    await handlers.prepare_advice_requests(subjects, uow=uow)
 
 
 def subscribe(runtime: Runtime, consumer: BatchConsumer[AdvisoryUnitOfWork]) -> None:

@@ -3,6 +3,8 @@ meetings."""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Collection
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -21,6 +23,7 @@ from services.advisory.persistence.tables import (
     MeetingRow,
     RoutingRuleRow,
 )
+from shared.messaging.read_cache import ReadCache
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,14 +42,19 @@ async def _store(
 
 
 class _Repository(Generic[M]):
-    """One aggregate per row, scoped by municipality."""
+    """One aggregate per row, scoped by municipality.
+
+    ``reference`` lists a municipality's aggregates once per unit of work (``cache``); every
+    write through the repository forgets that municipality's cached list.
+    """
 
     model: type[M]
     row: Any
     order: str = "id"
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cache: ReadCache | None = None) -> None:
         self._session = session
+        self._cache = cache if cache is not None else ReadCache()
 
     def _to_model(self, row: Any) -> M:
         return self.model.model_validate(row, from_attributes=True)
@@ -64,8 +72,23 @@ class _Repository(Generic[M]):
         rows = (await self._session.exec(query.order_by(getattr(self.row, self.order)))).all()
         return [self._to_model(row) for row in rows]
 
+    async def reference(self, municipality: str) -> builtins.list[M]:
+        """All of a municipality's aggregates, loaded once per unit of work: for reference
+        data read for every event of a batch. The models are shared: do not change them."""
+        kind = self.row.__tablename__
+        return await self._cache.get((kind, municipality), lambda: self.list(municipality))
+
     async def save(self, model: M) -> None:
+        self._forget(getattr(model, "municipality"))  # noqa: B009
         await _store(self._session, self.row, getattr(model, "id"), model)  # noqa: B009
+
+    async def add(self, model: M) -> None:
+        """Store an aggregate that is new (a fresh id): no lookup of a row that cannot exist."""
+        self._forget(getattr(model, "municipality"))  # noqa: B009
+        self._session.add(self.row(**model.model_dump(mode="json")))
+
+    def _forget(self, municipality: str) -> None:
+        self._cache.invalidate(self.row.__tablename__, municipality)
 
 
 class CouncilRepository(_Repository[Council]):
@@ -76,6 +99,7 @@ class RoutingRuleRepository(_Repository[RoutingRule]):
     model, row = RoutingRule, RoutingRuleRow
 
     async def delete(self, municipality: str, rule_id: str) -> bool:
+        self._forget(municipality)
         result = await self._session.exec(
             delete(RoutingRuleRow).where(
                 col(RoutingRuleRow.id) == rule_id, col(RoutingRuleRow.municipality) == municipality
@@ -86,6 +110,56 @@ class RoutingRuleRepository(_Repository[RoutingRule]):
 
 class AdviceRoundRepository(_Repository[AdviceRound]):
     model, row = AdviceRound, AdviceRoundRow
+
+    def __init__(self, session: AsyncSession, cache: ReadCache | None = None) -> None:
+        super().__init__(session, cache)
+        # Per unit of work: subjects known to have a round, and subjects already looked up.
+        self._subjects_present: set[tuple[str, str, str]] = set()
+        self._subjects_checked: set[tuple[str, str, str]] = set()
+
+    async def add(self, model: AdviceRound) -> None:
+        self._subjects_present.add((model.municipality, model.subject_kind, model.subject_id))
+        await super().add(model)
+
+    async def save(self, model: AdviceRound) -> None:
+        # Perhaps not flushed yet: remembered, so has_subject need not flush to see it.
+        self._subjects_present.add((model.municipality, model.subject_kind, model.subject_id))
+        await super().save(model)
+
+    async def look_up_subjects(
+        self, municipality: str, kind: str, subject_ids: Collection[str]
+    ) -> None:
+        """Find out in one query which of these subjects have a round, for :meth:`has_subject`
+        (a consumer's batch asks for all its events at once instead of once per event)."""
+        checked = self._subjects_checked
+        unknown = [s for s in dict.fromkeys(subject_ids) if (municipality, kind, s) not in checked]
+        if not unknown:
+            return
+        with self._session.no_autoflush:
+            found = await self._session.exec(
+                select(AdviceRoundRow.subject_id).where(
+                    AdviceRoundRow.municipality == municipality,
+                    AdviceRoundRow.subject_kind == kind,
+                    col(AdviceRoundRow.subject_id).in_(unknown),
+                )
+            )
+            self._subjects_present.update((municipality, kind, s) for s in found.all())
+        self._subjects_checked.update((municipality, kind, s) for s in unknown)
+
+    async def has_subject(self, municipality: str, kind: str, subject_id: str) -> bool:
+        """Whether a round on this subject exists, without flushing the session.
+
+        A consumed batch adds many rounds; an autoflush before each lookup wrote them one by
+        one. Rounds this unit of work added are known here, and so are the subjects looked up
+        beforehand, so only the rest need a query, which need not see unflushed rows.
+        """
+        subject = (municipality, kind, subject_id)
+        if subject in self._subjects_present:
+            return True
+        if subject in self._subjects_checked:
+            return False
+        await self.look_up_subjects(municipality, kind, [subject_id])
+        return subject in self._subjects_present
 
     async def for_subject(
         self, municipality: str, kind: str, subject_id: str

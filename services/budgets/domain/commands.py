@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
+from services.budgets.domain.alternative import Adoption
+from services.budgets.domain.earmarks import Theme
 from services.budgets.domain.model import BudgetKind, ReleaseReason
 from services.budgets.domain.rounds import BallotKind, Phase, Rule, Verdict
 
@@ -55,6 +58,9 @@ class AllocateFunds(Command):
     neighbourhood: str = Field(pattern=NEIGHBOURHOOD)
     requested_cents: int = Field(ge=0, le=MAX_CENTS)
     decided_at: AwareDatetime
+    theme: str | None = Field(
+        default=None, max_length=200, description="The initiative's theme: its earmark pays first."
+    )
 
 
 # No control characters, and no leading = + - @: the open-data CSV must not become a formula.
@@ -176,3 +182,61 @@ class ImportPaperBallots(Command):
     """Paper ballots, entered in bulk: all are taken or, if one is wrong, none."""
 
     ballots: list[PaperBallot] = Field(min_length=1, max_length=20_000)
+
+
+Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+
+
+class SetEarmark(Command):
+    """Earmark part of a budget for a theme; 0 gives the unused earmark back to the budget."""
+
+    amount_cents: Cents = Field(description="What the theme's earmark becomes, in euro cents.")
+    note: Note = ""
+
+
+class AlternativeLine(Command):
+    theme: Theme = Field(description="The theme, e.g. 'groen' or 'jeugd'.")
+    amount_cents: Cents = Field(description="Proposed for the theme, in euro cents.")
+    motivation: str = Field(
+        min_length=1, max_length=2000, description="Why the theme should get this amount."
+    )
+
+
+AlternativeLines = Annotated[list[AlternativeLine], Field(min_length=1, max_length=50)]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DraftAlternativeBudget(Command):
+    """Draft another division of a neighbourhood budget over themes."""
+
+    budget_id: str = Field(max_length=36, description="The neighbourhood budget it divides.")
+    title: Title
+    lines: AlternativeLines = Field(description="The division: an amount per theme, and why.")
+
+
+class EditAlternativeBudget(Command):
+    """Change the draft (only its drafter); a changed division needs signing again."""
+
+    title: Title | None = None
+    lines: AlternativeLines | None = None
+
+
+class LineDecisionInput(Command):
+    theme: Theme = Field(description="A line of the alternative budget.")
+    adopted_cents: Cents = Field(description="What the council adopted for it, in euro cents.")
+    reasons: Annotated[str, Field(max_length=2000)] = Field(
+        default="", description="Why, when the council adopted another amount than proposed."
+    )
+
+
+class RecordCouncilDecision(Command):
+    """Record the municipal council's decision on a submitted alternative budget."""
+
+    adoption: Adoption = Field(description="wholly, partly or not_adopted.")
+    lines: Annotated[list[LineDecisionInput], Field(max_length=50)] = Field(
+        default_factory=list, description="For a partial adoption: the lines adopted."
+    )
+    reasons: Annotated[str, Field(max_length=4000)] = Field(
+        default="", description="The council's reasons; required unless adopted wholly."
+    )
+    decided_on: date = Field(description="The date of the council's decision.")

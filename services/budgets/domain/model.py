@@ -36,6 +36,8 @@ class EntryKind(StrEnum):
     DISBURSED = "disbursed"
     SPENDING_REPORTED = "spending_reported"
     CORRECTION = "correction"
+    EARMARKED = "earmarked"  # money set aside for a theme
+    EARMARK_RELEASED = "earmark_released"  # set-aside money given back to the budget
 
 
 class ReleaseReason(StrEnum):
@@ -50,7 +52,8 @@ class Account(StrEnum):
     """The accounts of one budget; every entry debits one and credits another."""
 
     FUNDING = "funding"  # where the money comes from: the council's appropriation
-    AVAILABLE = "available"  # free to reserve
+    AVAILABLE = "available"  # free to reserve, for any theme
+    EARMARKED = "earmarked"  # set aside for one theme (the entry's earmark); free to reserve for it
     RESERVED = "reserved"  # promised to an initiative, not paid yet
     DISBURSED = "disbursed"  # paid out, not yet accounted for with actual costs
     SPENT = "spent"  # paid out and accounted for: actual costs reported per cost line
@@ -62,6 +65,14 @@ TRANSFERS: dict[EntryKind, tuple[Account, Account]] = {
     EntryKind.RELEASED: (Account.RESERVED, Account.AVAILABLE),
     EntryKind.DISBURSED: (Account.RESERVED, Account.DISBURSED),
     EntryKind.SPENDING_REPORTED: (Account.DISBURSED, Account.SPENT),
+    EntryKind.EARMARKED: (Account.AVAILABLE, Account.EARMARKED),
+    EntryKind.EARMARK_RELEASED: (Account.EARMARKED, Account.AVAILABLE),
+}
+# An initiative of an earmarked theme is reserved from its earmark, and what it gives back
+# goes back there: the same kinds of entry, with the earmark's account instead of AVAILABLE.
+EARMARK_TRANSFERS: dict[EntryKind, tuple[Account, Account]] = {
+    EntryKind.RESERVED: (Account.EARMARKED, Account.RESERVED),
+    EntryKind.RELEASED: (Account.RESERVED, Account.EARMARKED),
 }
 # A correction either changes the budget's funding (FUNDING <-> AVAILABLE, either way) or
 # reverses (part of) an earlier entry of one of these kinds; a reservation is given back by
@@ -76,6 +87,7 @@ FUNDING_ACCOUNTS = frozenset({Account.FUNDING, Account.AVAILABLE})
 CORRECTION_TRANSFERS = frozenset(
     {(Account.FUNDING, Account.AVAILABLE), (Account.AVAILABLE, Account.FUNDING)}
     | {(TRANSFERS[kind][1], TRANSFERS[kind][0]) for kind in CORRECTABLE}
+    | {(Account.EARMARKED, Account.RESERVED)}  # a release to an earmark, reversed
 )
 
 
@@ -112,7 +124,7 @@ class Movement(BaseModel):
                     "a correction changes the funding or reverses a release, disbursement "
                     "or spending report"
                 )
-        elif accounts != TRANSFERS[self.kind]:
+        elif accounts != TRANSFERS[self.kind] and accounts != EARMARK_TRANSFERS.get(self.kind):
             expected = " -> ".join(TRANSFERS[self.kind])
             raise ValueError(f"a {self.kind} entry moves money {expected}")
         return self
@@ -131,6 +143,17 @@ class LedgerEntry(Movement):
     release_reason: ReleaseReason | None = Field(default=None, description="Why it was released.")
     corrects_entry_id: int | None = Field(default=None, description="The entry it corrects.")
     recorded_by: str | None = Field(default=None, description="Pseudonymous id of who booked it.")
+    earmark: str | None = Field(
+        default=None,
+        description="The theme whose earmark the entry belongs to: set on the earmark's own "
+        "entries and on every entry of an initiative reserved under it.",
+    )
+
+    @model_validator(mode="after")
+    def _earmarked_money_names_its_theme(self) -> LedgerEntry:
+        if Account.EARMARKED in (self.debit_account, self.credit_account) and not self.earmark:
+            raise ValueError("money moved in or out of an earmark names the earmark's theme")
+        return self
 
     @classmethod
     def record(
@@ -171,7 +194,9 @@ class Balances(BaseModel):
     disbursed_cents: int = Field(description="Paid out to initiatives, in total.")
     spent_cents: int = Field(description="Paid out and accounted for with actual costs.")
     committed_cents: int = Field(description="Reserved and neither released nor paid yet.")
-    available_cents: int = Field(description="Free to reserve.")
+    available_cents: int = Field(
+        description="Free to reserve for any theme; money earmarked for a theme is not in it."
+    )
 
     @classmethod
     def derive(cls, movements: Iterable[Movement]) -> Balances:
@@ -192,6 +217,8 @@ class Balances(BaseModel):
                     funding_corrections -= amount
                 else:  # a release reversed: the money is reserved again
                     reversed_releases += amount
+            elif movement.debit_account is Account.EARMARKED:  # a release to an earmark reversed
+                reversed_releases += amount
         return cls(
             opened_cents=by_kind[EntryKind.OPENED],
             corrections_cents=funding_corrections,
@@ -290,17 +317,23 @@ class Budget(BaseModel):
             return "the initiatives fund"
         return f"the neighbourhood budget of {self.neighbourhood} for {self.year}"
 
-    def available_to_initiative(self, balances: Balances) -> int:
-        """What one initiative could get: what is available, up to the ceiling if any."""
-        available = max(0, balances.available_cents)
+    def available_to_initiative(self, balances: Balances, earmark_cents: int = 0) -> int:
+        """What one initiative could get: what is available (to its theme's earmark too),
+        up to the ceiling if any."""
+        available = max(0, balances.available_cents) + max(0, earmark_cents)
         if self.max_per_initiative_cents is None:
             return available
         return min(available, self.max_per_initiative_cents)
 
-    def can_cover(self, amount_cents: int, balances: Balances) -> bool:
-        return amount_cents <= self.available_to_initiative(balances)
+    def can_cover(self, amount_cents: int, balances: Balances, earmark_cents: int = 0) -> bool:
+        return amount_cents <= self.available_to_initiative(balances, earmark_cents)
 
-    def refusal_reason(self, amount_cents: int, balances: Balances) -> str | None:
+    def refusal_reason(
+        self,
+        amount_cents: int,
+        balances: Balances,
+        earmark: ThemeEarmark | None = None,
+    ) -> str | None:
         """Why ``amount_cents`` cannot be reserved for one initiative; ``None`` if it can."""
         ceiling = self.max_per_initiative_cents
         if ceiling is not None and amount_cents > ceiling:
@@ -308,10 +341,17 @@ class Budget(BaseModel):
                 f"{self.describe()} reserves at most {euros(ceiling)} per initiative; "
                 f"{euros(amount_cents)} was requested"
             )
-        if amount_cents > balances.available_cents:
-            short = amount_cents - max(0, balances.available_cents)
+        earmarked = earmark.remaining_cents if earmark else 0
+        free = max(0, balances.available_cents) + earmarked
+        if amount_cents > free:
+            short = amount_cents - free
+            of_it = (
+                f" (of which {euros(earmarked)} earmarked for {earmark.theme})"
+                if earmark and earmarked
+                else ""
+            )
             return (
-                f"{self.describe()} has {euros(max(0, balances.available_cents))} available, "
+                f"{self.describe()} has {euros(free)} available{of_it}, "
                 f"{euros(short)} short of the {euros(amount_cents)} requested"
             )
         return None
@@ -335,6 +375,67 @@ class Budget(BaseModel):
             initiative_id=initiative_id,
             note="reserved for an approved initiative",
         )
+
+    def reserve_for_theme(
+        self,
+        *,
+        initiative_id: str,
+        amount_cents: int,
+        balances: Balances,
+        earmark: ThemeEarmark | None,
+        now: datetime,
+    ) -> list[LedgerEntry]:
+        """The entries reserving ``amount_cents`` for an initiative of an earmarked theme.
+
+        The theme's earmark pays first; what it cannot cover comes from the money that is
+        not earmarked. Every entry carries the earmark, so the theme's spending can be
+        followed; the accounts say which part came from where.
+        """
+        if earmark is None:
+            return [
+                self.reserve(
+                    initiative_id=initiative_id,
+                    amount_cents=amount_cents,
+                    balances=balances,
+                    now=now,
+                )
+            ]
+        reason = self.refusal_reason(amount_cents, balances, earmark)
+        if reason is not None:
+            raise BudgetError(reason)
+        from_earmark = min(amount_cents, max(0, earmark.remaining_cents))
+        parts = [
+            (
+                EARMARK_TRANSFERS[EntryKind.RESERVED],
+                from_earmark,
+                f"from the {earmark.theme} earmark",
+            ),
+            (TRANSFERS[EntryKind.RESERVED], amount_cents - from_earmark, "beyond the earmark"),
+        ]
+        return [
+            LedgerEntry(
+                kind=EntryKind.RESERVED,
+                debit_account=debit,
+                credit_account=credit,
+                amount_cents=amount,
+                budget_id=self.id,
+                municipality=self.municipality,
+                initiative_id=initiative_id,
+                at=now,
+                note=f"reserved for an approved initiative, {where}",
+                earmark=earmark.theme,
+            )
+            for (debit, credit), amount, where in parts
+            if amount > 0
+        ]
+
+
+@dataclass(frozen=True)
+class ThemeEarmark:
+    """A budget's earmark for one theme as it stands: what it still holds for the theme."""
+
+    theme: str
+    remaining_cents: int
 
 
 @dataclass(frozen=True)
@@ -397,6 +498,39 @@ class Allocation(BaseModel):
         ``balances`` its current balances; ``fund`` is the initiatives fund, consulted only to
         tell a refused neighbourhood-budget request whether the fund could cover it instead.
         """
+        allocation, entries = cls.decide_for_theme(
+            municipality=municipality,
+            initiative_id=initiative_id,
+            funding_source=funding_source,
+            neighbourhood=neighbourhood,
+            requested_cents=requested_cents,
+            decided_at=decided_at,
+            budget=budget,
+            balances=balances,
+            fund=fund,
+            earmark=None,
+            now=now,
+        )
+        return allocation, entries[0] if entries else None
+
+    @classmethod
+    def decide_for_theme(
+        cls,
+        *,
+        municipality: str,
+        initiative_id: str,
+        funding_source: BudgetKind,
+        neighbourhood: str,
+        requested_cents: int,
+        decided_at: datetime,
+        budget: Budget | None,
+        balances: Balances,
+        fund: FundPosition | None,
+        earmark: ThemeEarmark | None,
+        now: datetime,
+    ) -> tuple[Allocation, list[LedgerEntry]]:
+        """As ``decide``, for an initiative whose theme may have an earmark in ``budget``:
+        the earmark pays first, then the money that is not earmarked."""
         facts = {
             "municipality": municipality,
             "initiative_id": initiative_id,
@@ -406,13 +540,14 @@ class Allocation(BaseModel):
             "decided_at": decided_at,
             "recorded_at": now,
         }
+        earmarked = earmark.remaining_cents if earmark else 0
         reason = (
             _missing_budget_reason(municipality, funding_source, neighbourhood, decided_at)
             if budget is None
-            else budget.refusal_reason(requested_cents, balances)
+            else budget.refusal_reason(requested_cents, balances, earmark)
         )
         if reason is not None:
-            available = budget.available_to_initiative(balances) if budget else 0
+            available = budget.available_to_initiative(balances, earmarked) if budget else 0
             refused = cls(
                 **facts,
                 outcome=AllocationOutcome.REFUSED,
@@ -438,25 +573,28 @@ class Allocation(BaseModel):
                     reason,
                 )
             )
-            return refused, None
+            return refused, []
         assert budget is not None
-        entry = (
-            budget.reserve(
+        entries = (
+            budget.reserve_for_theme(
                 initiative_id=initiative_id,
                 amount_cents=requested_cents,
                 balances=balances,
+                earmark=earmark,
                 now=now,
             )
             if requested_cents > 0
-            else None  # nothing to reserve, but the initiative is funded all the same
+            else []  # nothing to reserve, but the initiative is funded all the same
         )
+        from_general = sum(e.amount_cents for e in entries if e.debit_account is Account.AVAILABLE)
+        where = f" ({earmark.theme} earmark first)" if earmark else ""
         allocated = cls(
             **facts,
             outcome=AllocationOutcome.ALLOCATED,
             budget_id=budget.id,
             amount_cents=requested_cents,
             shortfall_cents=0,
-            reason=f"{euros(requested_cents)} reserved from {budget.describe()}",
+            reason=f"{euros(requested_cents)} reserved from {budget.describe()}{where}",
         )
         allocated.pending_events.append(
             events.Allocated(
@@ -465,10 +603,10 @@ class Allocation(BaseModel):
                 budget.id,
                 budget.neighbourhood,
                 requested_cents,
-                balances.available_cents - requested_cents,
+                balances.available_cents - from_general,
             )
         )
-        return allocated, entry
+        return allocated, entries
 
 
 def _missing_budget_reason(

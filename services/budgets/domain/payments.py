@@ -35,6 +35,9 @@ class InvalidPayment(BudgetError):
         self.field = field
 
 
+GENERAL_TO_RESERVED = (Account.AVAILABLE, Account.RESERVED)
+
+
 class InitiativePosition(BaseModel):
     """Where one initiative's money stands within one budget, derived from its entries."""
 
@@ -46,11 +49,23 @@ class InitiativePosition(BaseModel):
     disbursed_cents: int = Field(description="Paid out to the initiative.")
     spent_cents: int = Field(description="Paid out and accounted for with actual costs.")
     unaccounted_cents: int = Field(description="Paid out, not yet accounted for.")
+    from_general_cents: int = Field(
+        default=0,
+        description="Reserved from money that was not earmarked, net of what went back there.",
+    )
 
     @classmethod
     def derive(cls, movements: Iterable[Movement]) -> InitiativePosition:
+        movements = list(movements)
         balances = Balances.derive(movements)
+        from_general = 0
+        for movement in movements:
+            if (movement.debit_account, movement.credit_account) == GENERAL_TO_RESERVED:
+                from_general += movement.amount_cents
+            elif (movement.credit_account, movement.debit_account) == GENERAL_TO_RESERVED:
+                from_general -= movement.amount_cents
         return cls(
+            from_general_cents=from_general,
             reserved_cents=balances.reserved_cents,
             released_cents=balances.released_cents,
             committed_cents=balances.committed_cents,
@@ -88,6 +103,53 @@ def release(
         release_reason=reason,
         recorded_by=recorded_by,
     )
+
+
+def release_to_sources(
+    budget: Budget,
+    position: InitiativePosition,
+    *,
+    initiative_id: str,
+    amount_cents: int,
+    reason: ReleaseReason,
+    earmark: str | None,
+    now: datetime,
+    recorded_by: str | None = None,
+    note: str = "",
+) -> list[LedgerEntry]:
+    """Give money back to where it came from: the money that is not earmarked first, then
+    the theme's earmark, which never gets back more than the initiative drew from it.
+
+    An earmark is for its theme: what an initiative of the theme did not use of the general
+    money goes back there first, so the earmark stays spent on what it was meant for.
+    """
+    general = release(
+        budget,
+        position,
+        initiative_id=initiative_id,
+        amount_cents=amount_cents,
+        reason=reason,
+        now=now,
+        recorded_by=recorded_by,
+        note=note,
+    )
+    if earmark is None:
+        return [general]
+    to_general = min(amount_cents, max(0, position.from_general_cents))
+    entries = []
+    if to_general:
+        entries.append(general.model_copy(update={"amount_cents": to_general, "earmark": earmark}))
+    if amount_cents > to_general:
+        entries.append(
+            general.model_copy(
+                update={
+                    "amount_cents": amount_cents - to_general,
+                    "credit_account": Account.EARMARKED,
+                    "earmark": earmark,
+                }
+            )
+        )
+    return entries
 
 
 def disburse(
@@ -196,6 +258,7 @@ def reverse(
     now: datetime,
     recorded_by: str | None = None,
     note: str,
+    earmark_remaining_cents: int = 0,
 ) -> LedgerEntry:
     """A correction that undoes (part of) an earlier entry by moving the money back.
 
@@ -205,7 +268,11 @@ def reverse(
         raise InvalidPayment(
             "corrects_entry_id",
             f"a {corrected.kind} entry cannot be corrected; "
-            + ("release the reservation instead" if corrected.kind is EntryKind.RESERVED else ""),
+            + {
+                EntryKind.RESERVED: "release the reservation instead",
+                EntryKind.EARMARKED: "set the earmark to another amount instead",
+                EntryKind.EARMARK_RELEASED: "set the earmark to another amount instead",
+            }.get(corrected.kind, ""),
         )
     left = corrected.amount_cents - already_reversed_cents
     if amount_cents > left:
@@ -226,10 +293,14 @@ def reverse(
         corrects_entry_id=corrected.id,
         cost_line=corrected.cost_line,
         recorded_by=recorded_by,
+        earmark=corrected.earmark,
     )
     # The money must still be where the earlier entry put it: a payment already accounted
     # for cannot be reversed before its spending report is.
-    after_budget = _moved(balances_accounts(balances), reversal)
+    budget_accounts = balances_accounts(balances)
+    if corrected.earmark is not None:  # money given back to an earmark must still be there
+        budget_accounts[Account.EARMARKED] = earmark_remaining_cents
+    after_budget = _moved(budget_accounts, reversal)
     after_initiative = _moved(position_accounts(position), reversal) if position is not None else {}
     short = [
         account for account, cents in {**after_budget, **after_initiative}.items() if cents < 0

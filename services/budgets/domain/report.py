@@ -14,6 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.budgets.domain.earmarks import EarmarkPosition
 from services.budgets.domain.model import Allocation, Balances, Budget, BudgetKind
 from services.budgets.domain.payments import InitiativePosition
 
@@ -31,17 +32,19 @@ class Figures(BaseModel):
     disbursed_cents: int = Field(description="Paid out.")
     spent_cents: int = Field(description="Paid out and accounted for with actual costs.")
     remaining_cents: int = Field(
-        description="Budget: free to reserve. Initiative: still to be paid out."
+        description="Budget: free to reserve, for any theme or from a theme's earmark. "
+        "Initiative: still to be paid out."
     )
 
     @classmethod
-    def of_budget(cls, balances: Balances) -> Figures:
+    def of_budget(cls, balances: Balances, earmarked_cents: int = 0) -> Figures:
+        """``earmarked_cents``: what the budget's earmarks still hold for their themes."""
         return cls(
             allocated_cents=balances.funded_cents,
             reserved_cents=balances.committed_cents,
             disbursed_cents=balances.disbursed_cents,
             spent_cents=balances.spent_cents,
-            remaining_cents=balances.available_cents,
+            remaining_cents=balances.available_cents + earmarked_cents,
         )
 
     @classmethod
@@ -92,6 +95,10 @@ class BudgetMoney(BaseModel):
     neighbourhood: str | None
     year: int | None
     figures: Figures
+    earmarks: list[EarmarkPosition] = Field(
+        default_factory=list,
+        description="The budget's earmarks per theme: set aside, reserved, paid, spent, left.",
+    )
     initiatives: list[InitiativeMoney]
 
 
@@ -154,7 +161,10 @@ def money_report(
     balances: Mapping[str, Balances],
     initiatives: Sequence[InitiativeMoney],
     now: datetime,
+    earmarks: Mapping[str, Mapping[str, EarmarkPosition]] | None = None,
 ) -> MoneyReport:
+    """``earmarks``: each budget's earmarks by theme (derived from the ledger), if any."""
+    earmarks = earmarks or {}
     by_budget: dict[str, list[InitiativeMoney]] = defaultdict(list)
     for initiative in initiatives:
         by_budget[initiative.budget_id].append(initiative)
@@ -164,7 +174,11 @@ def money_report(
             kind=budget.kind,
             neighbourhood=budget.neighbourhood,
             year=budget.year,
-            figures=Figures.of_budget(balances[budget.id]),
+            figures=Figures.of_budget(
+                balances[budget.id],
+                sum(e.remaining_cents for e in earmarks.get(budget.id, {}).values()),
+            ),
+            earmarks=sorted(earmarks.get(budget.id, {}).values(), key=lambda e: e.theme),
             initiatives=by_budget[budget.id],
         )
         for budget in budgets
@@ -209,6 +223,7 @@ CSV_COLUMNS = (
     "remaining_cents",
     "planned_cents",
     "actual_cents",
+    "theme",
 )
 
 
@@ -231,6 +246,20 @@ def as_csv(report: MoneyReport) -> str:
                 **budget.figures.model_dump(),
             }
         )
+        for earmark in budget.earmarks:
+            writer.writerow(
+                {
+                    "level": "earmark",
+                    **where,
+                    "neighbourhood": budget.neighbourhood or "",
+                    "theme": earmark.theme,
+                    "allocated_cents": earmark.earmarked_cents,
+                    "reserved_cents": earmark.committed_cents,
+                    "disbursed_cents": earmark.disbursed_cents,
+                    "spent_cents": earmark.spent_cents,
+                    "remaining_cents": earmark.remaining_cents,
+                }
+            )
         for initiative in budget.initiatives:
             here = {
                 **where,

@@ -7,26 +7,33 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from services.budgets import handlers, queries
 from services.budgets.domain import commands
+from services.budgets.domain.earmarks import THEME_PATTERN, EarmarkPosition
 from services.budgets.domain.exceptions import (
     AllocationNotFound,
+    AlternativeBudgetNotFound,
     BudgetAlreadyExists,
     BudgetError,
     BudgetNotFound,
+    InvalidField,
+    InvalidTransition,
+    NotAllowedForCaller,
 )
 from services.budgets.domain.model import Allocation, Balances, Budget, BudgetKind, LedgerEntry
 from services.budgets.domain.payments import InvalidPayment
 from services.budgets.domain.report import InitiativeMoney, MoneyReport, as_csv
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
 from shared.auth import MUNICIPALITY_PATTERN, Authorize, Principal, Role
-from shared.http import Problem
+from shared.http import PROBLEM_JSON, Problem
 
 router = APIRouter(prefix="/v1/municipalities/{municipality}", tags=["budgets"])
 BudgetId = Annotated[str, Path(max_length=36)]
 InitiativeId = Annotated[str, Path(max_length=200)]
+ThemePath = Annotated[str, Path(min_length=2, max_length=60, pattern=THEME_PATTERN)]
 
 may_manage = Authorize(Role.BUDGET_HOLDER, Role.CIVIL_SERVANT)
 may_read = Authorize(*Role)
@@ -36,6 +43,27 @@ class BudgetStatement(Budget):
     """A budget with its balances, derived from its ledger entries."""
 
     balances: Balances
+
+
+class StateConflict(Problem):
+    """409 that says where the thing stands and what may be done now."""
+
+    def __init__(self, error: InvalidTransition) -> None:
+        super().__init__(409, "Not allowed in this state", str(error))
+        self.current_state = error.current
+        self.allowed_actions = error.allowed
+
+    def response(self, instance: str) -> JSONResponse:
+        body = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "current_state": self.current_state,
+            "allowed_actions": self.allowed_actions,
+        }
+        return JSONResponse(jsonable_encoder(body), self.status, media_type=PROBLEM_JSON)
 
 
 def unit_of_work(request: Request) -> BudgetsUnitOfWork:
@@ -50,9 +78,18 @@ def as_problem(error: BudgetError) -> Problem:
             return Problem(404, "Budget not found", str(error))
         case AllocationNotFound():
             return Problem(404, "Allocation not found", str(error))
+        case AlternativeBudgetNotFound():
+            return Problem(404, "Alternative budget not found", str(error))
+        case InvalidTransition():
+            return StateConflict(error)
+        case NotAllowedForCaller():
+            return Problem(403, "Forbidden", str(error))
         case InvalidPayment():
             field_error = {"field": error.field, "message": str(error), "type": "ledger"}
             return Problem(422, "Refused by the ledger", str(error), errors=[field_error])
+        case InvalidField():
+            field_error = {"field": error.field, "message": str(error), "type": "budgets"}
+            return Problem(422, "Refused by the budget's rules", str(error), errors=[field_error])
     return Problem(422, "Invalid budget", str(error))
 
 
@@ -274,6 +311,48 @@ async def correct_ledger(
     except BudgetError as error:
         raise as_problem(error) from error
     return entry
+
+
+@router.put("/budgets/{budget_id}/earmarks/{theme}")
+async def set_earmark(
+    budget_id: BudgetId,
+    theme: ThemePath,
+    body: commands.SetEarmark,
+    principal: Annotated[Principal, Depends(may_manage)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> EarmarkPosition:
+    """Earmark part of a budget for a theme; initiatives of the theme draw from it first.
+
+    The earmark becomes the amount given: raising it takes money that is neither reserved nor
+    earmarked; 0 gives back all that initiatives of the theme have not drawn.
+    """
+    try:
+        async with uow:
+            earmark = await handlers.set_earmark(
+                body,
+                municipality=principal.municipality,
+                budget_id=budget_id,
+                theme=theme,
+                recorded_by=principal.subject,
+                uow=uow,
+            )
+            await uow.commit()
+    except BudgetError as error:
+        raise as_problem(error) from error
+    return earmark
+
+
+@router.get("/budgets/{budget_id}/earmarks")
+async def list_earmarks(
+    budget_id: BudgetId,
+    principal: Annotated[Principal, Depends(may_read)],
+    uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+) -> list[EarmarkPosition]:
+    """A budget's earmarks per theme, derived from its ledger."""
+    async with uow:
+        budget = await _budget(uow, principal.municipality, budget_id)
+        earmarks = await uow.ledger.earmarks(budget.id)
+    return sorted(earmarks.values(), key=lambda earmark: earmark.theme)
 
 
 async def _book(

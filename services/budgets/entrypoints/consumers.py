@@ -32,6 +32,7 @@ async def on_initiative_decided(envelope: Envelope, uow: BudgetsUnitOfWork) -> N
             neighbourhood=event.neighbourhood,
             requested_cents=event.requested_amount_cents,
             decided_at=event.decided_at,
+            theme=event.theme,
         )
     except ValidationError as error:  # can never succeed: dead-letter it with the reason
         raise InvalidAllocationRequest(str(error)) from error

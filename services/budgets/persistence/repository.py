@@ -11,6 +11,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.budgets.domain.earmarks import EarmarkPosition
 from services.budgets.domain.model import (
     Account,
     Allocation,
@@ -144,6 +145,7 @@ class LedgerRepository:
                 release_reason=entry.release_reason.value if entry.release_reason else None,
                 corrects_entry_id=entry.corrects_entry_id,
                 recorded_by=entry.recorded_by,
+                earmark=entry.earmark,
             )
         )
 
@@ -268,6 +270,68 @@ class LedgerRepository:
             )
         return movements
 
+    async def earmarks_of(
+        self, budget_ids: Sequence[str], *, theme: str | None = None
+    ) -> dict[str, dict[str, EarmarkPosition]]:
+        """Each budget's earmarks by theme (or only ``theme``'s), summed by the database from
+        the entries naming them."""
+        found: dict[str, dict[str, EarmarkPosition]] = {budget_id: {} for budget_id in budget_ids}
+        if not budget_ids:
+            return found
+        await self._session.flush()
+        entries = LedgerEntryRow.__table__.c  # type: ignore[attr-defined]
+        query = (
+            select_rows(
+                entries.budget_id,
+                entries.earmark,
+                entries.kind,
+                entries.debit_account,
+                entries.credit_account,
+                func.sum(entries.amount_cents),
+            )
+            .where(entries.budget_id.in_(budget_ids), entries.earmark.is_not(None))
+            .group_by(
+                entries.budget_id,
+                entries.earmark,
+                entries.kind,
+                entries.debit_account,
+                entries.credit_account,
+            )
+        )
+        if theme is not None:
+            query = query.where(entries.earmark == theme)
+        movements: dict[tuple[str, str], list[Movement]] = defaultdict(list)
+        connection = await self._session.connection()
+        for budget_id, named, kind, debit, credit, total in await connection.execute(query):
+            movements[(budget_id, named)].append(
+                Movement(
+                    kind=EntryKind(kind),
+                    debit_account=Account(debit),
+                    credit_account=Account(credit),
+                    amount_cents=int(total),
+                )
+            )
+        for (budget_id, named), moved in sorted(movements.items()):
+            found[budget_id][named] = EarmarkPosition.derive(named, moved)
+        return found
+
+    async def earmarks(self, budget_id: str) -> dict[str, EarmarkPosition]:
+        return (await self.earmarks_of([budget_id]))[budget_id]
+
+    async def earmark(self, budget_id: str, theme: str) -> EarmarkPosition | None:
+        """One theme's earmark in a budget, if it has one."""
+        return (await self.earmarks_of([budget_id], theme=theme))[budget_id].get(theme)
+
+    async def earmark_of_initiative(self, budget_id: str, initiative_id: str) -> str | None:
+        """The earmark an initiative was reserved under, if any: its later entries name it too."""
+        query = select(LedgerEntryRow.earmark).where(
+            LedgerEntryRow.budget_id == budget_id,
+            LedgerEntryRow.initiative_id == initiative_id,
+            LedgerEntryRow.kind == EntryKind.RESERVED.value,
+            col(LedgerEntryRow.earmark).is_not(None),
+        )
+        return (await self._session.exec(query)).first()
+
     async def spending_by_cost_line(
         self, municipality: str, initiative_ids: Sequence[str]
     ) -> dict[tuple[str, str], int]:
@@ -309,6 +373,7 @@ def _entry(row: LedgerEntryRow) -> LedgerEntry:
         release_reason=ReleaseReason(row.release_reason) if row.release_reason else None,
         corrects_entry_id=row.corrects_entry_id,
         recorded_by=row.recorded_by,
+        earmark=row.earmark,
     )
 
 

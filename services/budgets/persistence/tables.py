@@ -57,11 +57,13 @@ class LedgerEntryRow(Table, table=True):
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="ck_ledger_entry_positive_amount"),
         CheckConstraint("debit_account <> credit_account", name="ck_ledger_entry_two_accounts"),
-        # The database's own guarantee that an initiative is reserved at most once.
+        # The database's own guarantee that an initiative is reserved at most once: one entry
+        # from the money that is not earmarked and one from its theme's earmark, at most.
         Index(
-            "uq_ledger_entry_reserved_once",
+            "uq_ledger_entry_reserved_once_per_source",
             "municipality",
             "initiative_id",
+            "debit_account",
             unique=True,
             sqlite_where=text("kind = 'reserved'"),
             postgresql_where=text("kind = 'reserved'"),
@@ -89,6 +91,7 @@ class LedgerEntryRow(Table, table=True):
     # would drop the triggers that keep it append-only. The handler checks the entry exists.
     corrects_entry_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     recorded_by: str | None = Field(default=None, max_length=64)
+    earmark: str | None = Field(default=None, max_length=60)  # the theme, normalised
 
 
 class AllocationRow(Table, table=True):
@@ -157,6 +160,30 @@ class RoundBallotRow(Table, table=True):
     project_ids: str = Field(max_length=2000)  # comma-separated, in id order
     channel: str = Field(max_length=10)
     cast_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AlternativeBudgetRow(Table, table=True):
+    """Residents' alternative division of a neighbourhood budget (alternatieve begroting)."""
+
+    __tablename__ = "alternative_budget"
+
+    id: str = Field(primary_key=True, max_length=36)
+    municipality: str = Field(max_length=6, index=True)
+    budget_id: str = Field(max_length=36, foreign_key="budget.id", index=True)
+    neighbourhood: str = Field(max_length=10)
+    year: int
+    title: str = Field(max_length=200)
+    drafter_id: str = Field(max_length=64)
+    status: str = Field(max_length=20)
+    # The lines, co-signatures and decision are read and written with the whole: JSON.
+    lines: str = Field(sa_column=Column(Text, nullable=False))
+    co_signatures: str = Field(sa_column=Column(Text, nullable=False))
+    decision: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    submitted_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    submitted_by: str | None = Field(default=None, max_length=64)
 
 
 messaging = MessagingTables(metadata)

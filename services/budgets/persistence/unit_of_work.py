@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from services.budgets.persistence.alternatives import AlternativeBudgetRepository
 from services.budgets.persistence.repository import (
     AllocationRepository,
     BudgetRepository,
@@ -16,6 +17,7 @@ class BudgetsUnitOfWork(UnitOfWork):
     allocations: AllocationRepository
     cost_plans: CostPlanRepository
     rounds: RoundRepository
+    alternatives: AlternativeBudgetRepository
 
     async def __aenter__(self) -> BudgetsUnitOfWork:
         await super().__aenter__()
@@ -24,4 +26,5 @@ class BudgetsUnitOfWork(UnitOfWork):
         self.allocations = AllocationRepository(self.session)
         self.cost_plans = CostPlanRepository(self.session)
         self.rounds = RoundRepository(self.session)
+        self.alternatives = AlternativeBudgetRepository(self.session)
         return self

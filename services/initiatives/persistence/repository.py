@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +15,7 @@ from services.initiatives.persistence.tables import (
     ReportRow,
     SupporterRow,
 )
+from shared import clock
 
 
 class InitiativeRepository:
@@ -97,7 +96,7 @@ class InitiativeRepository:
                 )
             )
         if added:
-            now = datetime.now(UTC)
+            now = clock.now()
             channels = {
                 getattr(e, "supporter_id", None): getattr(e, "channel", "digital")
                 for e in initiative.pending_events

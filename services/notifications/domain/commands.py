@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.notifications.domain.model import (
     PERSON_ID,
@@ -12,6 +14,7 @@ from services.notifications.domain.model import (
     Category,
     Cause,
     ContentMode,
+    FollowTarget,
     Frequency,
     Language,
     NoticeKind,
@@ -149,6 +152,9 @@ class NotifyBudgetAllocated(Notify):
     initiative_id: str
     budget_id: str
     amount_cents: int
+    # Optional: commands parked before these existed must still load.
+    neighbourhood: str | None = None
+    available_after_cents: int | None = None
 
 
 class NotifyAllocationRejected(Notify):
@@ -176,6 +182,17 @@ class NotifyAdviceOverdue(Notify):
     subject_kind: str
     subject_id: str
     deadline: datetime
+    escalate_to: list[str] = Field(default_factory=list)
+
+
+class NotifyAdviceDeadlineApproaching(Notify):
+    request_id: str
+    round_id: str
+    council_id: str
+    subject_kind: str
+    subject_id: str
+    deadline: datetime
+    days_before: int
 
 
 class NotifyAdviceRoundCompleted(Notify):
@@ -190,3 +207,94 @@ class NotifyReadyForDecision(Notify):
     initiative_id: str
     advice_positions: list[str]
     requested_amount_cents: int
+
+
+class NotifyInitiativeChanged(Notify):
+    """An initiative changed state (or passed a milestone): its initiator and supporters hear.
+
+    ``facts`` are the event's own, for the templates; title and initiator come from the view
+    this service keeps, for events that do not carry them.
+    """
+
+    initiative_id: str
+    initiator_id: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class NotifyReportHandled(Notify):
+    report_id: str
+    reporter_id: str
+    neighbourhood: str
+    outcome: str
+    reason: str
+    forwarded_to: str | None = None
+    initiative_id: str | None = None
+
+
+class NotifyMoneyMoved(Notify):
+    """Money of a budget moved for an initiative: who follows the budget (or area) hears."""
+
+    initiative_id: str
+    budget_id: str
+    neighbourhood: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class NotifyRoundChanged(Notify):
+    """A neighbourhood budgeting round moved on or published results."""
+
+    round_id: str
+    neighbourhood: str
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class NotifyAlternativeBudget(Notify):
+    """An alternative budget was submitted to the municipal council, or decided on by it.
+
+    ``facts`` are the event's own, for the templates; which step it is, is the cause's type.
+    """
+
+    alternative_budget_id: str
+    budget_id: str
+    neighbourhood: str
+    drafter_id: str
+    co_signer_ids: list[str] = Field(default_factory=list)
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecordConsultation(Command):
+    """What notifications keeps of a policy consultation: whom to tell when it is answered."""
+
+    consultation_id: str
+    title: str
+    link: str
+    council_ids: list[str] = Field(default_factory=list)
+
+
+class NotifyConsultationAnswered(Notify):
+    consultation_id: str
+    answered_at: datetime
+    adopted: int
+    partly_adopted: int
+    not_adopted: int
+
+
+NEIGHBOURHOOD_CODE = r"^BU\d{8}$"
+
+
+class FollowCommand(Command):
+    """Follow (or stop following) a neighbourhood or a budget."""
+
+    target: FollowTarget
+    target_id: str = Field(min_length=1, max_length=64, pattern=PERSON_ID)
+
+    @model_validator(mode="after")
+    def _neighbourhood_is_a_cbs_code(self) -> FollowCommand:
+        # Events name neighbourhoods by CBS code: anything else would never match one.
+        if self.target is FollowTarget.NEIGHBOURHOOD and not re.match(
+            NEIGHBOURHOOD_CODE, self.target_id
+        ):
+            raise ValueError(
+                f"{self.target_id!r} is not a CBS neighbourhood code (BU followed by 8 digits)."
+            )
+        return self

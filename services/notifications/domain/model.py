@@ -53,6 +53,41 @@ class NoticeKind(StrEnum):
     READY_FOR_DECISION = "ready_for_decision"
     WEBHOOK_SUSPENDED = "webhook_suspended"
     DIGEST = "digest"
+    # The initiator, at every state change of their initiative.
+    INITIATIVE_SUBMITTED = "initiative_submitted"
+    SUPPORT_PROGRESS = "support_progress"
+    INITIATIVE_IN_REVIEW = "initiative_in_review"
+    AWAITING_DECISION = "awaiting_decision"
+    DECISION_OVERDUE = "decision_overdue"
+    RESULTS_REPORTED = "results_reported"
+    INITIATIVE_ACCOUNTED = "initiative_accounted"
+    INITIATIVE_CLOSED = "initiative_closed"
+    INITIATIVE_WITHDRAWN = "initiative_withdrawn"
+    INITIATIVE_EXPIRED = "initiative_expired"
+    MILESTONE_OVERDUE = "milestone_overdue"
+    # Supporters, when the initiative they support delivered.
+    SUPPORTED_INITIATIVE_RESULTS = "supported_initiative_results"
+    SUPPORTED_INITIATIVE_ACCOUNTED = "supported_initiative_accounted"
+    # Advisory council members and officers.
+    ADVICE_DEADLINE_APPROACHING = "advice_deadline_approaching"
+    ADVICE_OVERDUE_ESCALATED = "advice_overdue_escalated"
+    # A resident who reported something in their neighbourhood.
+    REPORT_HANDLED = "report_handled"
+    # Residents who follow a neighbourhood or a budget.
+    ROUND_PHASE_CHANGED = "round_phase_changed"
+    ROUND_RESULTS_PUBLISHED = "round_results_published"
+    SPENDING_REPORTED = "spending_reported"
+    FOLLOWED_BUDGET_ALLOCATED = "followed_budget_allocated"
+    FUNDS_RELEASED = "funds_released"
+    FUNDS_DISBURSED = "funds_disbursed"
+    # The drafter and co-signers of an alternative budget, at each step before the municipal
+    # council (gemeenteraad).
+    ALTERNATIVE_BUDGET_SUBMITTED = "alternative_budget_submitted"
+    ALTERNATIVE_BUDGET_ADOPTED = "alternative_budget_adopted"
+    ALTERNATIVE_BUDGET_NOT_ADOPTED = "alternative_budget_not_adopted"
+    # Members of the councils that advised on a policy document, when the municipality
+    # answered what was said.
+    CONSULTATION_ANSWERED = "consultation_answered"
 
 
 class Category(StrEnum):
@@ -63,6 +98,9 @@ class Category(StrEnum):
     SUPPORTED_INITIATIVES = "supported_initiatives"
     DECISIONS = "decisions"
     SERVICE = "service"
+    FOLLOWED = "followed"  # neighbourhoods and budgets the person follows
+    OWN_REPORTS = "own_reports"
+    ALTERNATIVE_BUDGETS = "alternative_budgets"  # ones the person drafted or co-signed
 
 
 CATEGORY_OF: dict[NoticeKind, Category] = {
@@ -76,6 +114,33 @@ CATEGORY_OF: dict[NoticeKind, Category] = {
     NoticeKind.READY_FOR_DECISION: Category.DECISIONS,
     NoticeKind.WEBHOOK_SUSPENDED: Category.SERVICE,
     NoticeKind.DIGEST: Category.SERVICE,
+    NoticeKind.INITIATIVE_SUBMITTED: Category.OWN_INITIATIVE,
+    NoticeKind.SUPPORT_PROGRESS: Category.OWN_INITIATIVE,
+    NoticeKind.INITIATIVE_IN_REVIEW: Category.OWN_INITIATIVE,
+    NoticeKind.AWAITING_DECISION: Category.OWN_INITIATIVE,
+    NoticeKind.DECISION_OVERDUE: Category.OWN_INITIATIVE,
+    NoticeKind.RESULTS_REPORTED: Category.OWN_INITIATIVE,
+    NoticeKind.INITIATIVE_ACCOUNTED: Category.OWN_INITIATIVE,
+    NoticeKind.INITIATIVE_CLOSED: Category.OWN_INITIATIVE,
+    NoticeKind.INITIATIVE_WITHDRAWN: Category.OWN_INITIATIVE,
+    NoticeKind.INITIATIVE_EXPIRED: Category.OWN_INITIATIVE,
+    NoticeKind.MILESTONE_OVERDUE: Category.OWN_INITIATIVE,
+    NoticeKind.SUPPORTED_INITIATIVE_RESULTS: Category.SUPPORTED_INITIATIVES,
+    NoticeKind.SUPPORTED_INITIATIVE_ACCOUNTED: Category.SUPPORTED_INITIATIVES,
+    NoticeKind.ADVICE_DEADLINE_APPROACHING: Category.ADVICE,
+    NoticeKind.ADVICE_OVERDUE_ESCALATED: Category.ADVICE,
+    NoticeKind.REPORT_HANDLED: Category.OWN_REPORTS,
+    NoticeKind.ROUND_PHASE_CHANGED: Category.FOLLOWED,
+    NoticeKind.ROUND_RESULTS_PUBLISHED: Category.FOLLOWED,
+    NoticeKind.SPENDING_REPORTED: Category.FOLLOWED,
+    NoticeKind.FOLLOWED_BUDGET_ALLOCATED: Category.FOLLOWED,
+    NoticeKind.FUNDS_RELEASED: Category.FOLLOWED,
+    NoticeKind.FUNDS_DISBURSED: Category.FOLLOWED,
+    NoticeKind.ALTERNATIVE_BUDGET_SUBMITTED: Category.ALTERNATIVE_BUDGETS,
+    NoticeKind.ALTERNATIVE_BUDGET_ADOPTED: Category.ALTERNATIVE_BUDGETS,
+    NoticeKind.ALTERNATIVE_BUDGET_NOT_ADOPTED: Category.ALTERNATIVE_BUDGETS,
+    # What became of the council's advice: the same category as being asked for it.
+    NoticeKind.CONSULTATION_ANSWERED: Category.ADVICE,
 }
 
 
@@ -94,6 +159,27 @@ class Audience(StrEnum):
     COUNCIL_MEMBERS = "council_members"
     COUNCIL_OFFICERS = "council_officers"  # chair and secretary
     BUDGET_HOLDERS = "budget_holders"
+    REPORTER = "reporter"  # who reported an observation in their neighbourhood
+    FOLLOWERS = "followers"  # residents following the event's neighbourhood or budget
+    DRAFTER = "drafter"  # who drafted an alternative budget
+    CO_SIGNERS = "co_signers"  # who co-signed it
+
+
+class FollowTarget(StrEnum):
+    """What a resident can follow: a neighbourhood (CBS code) or a budget (its id)."""
+
+    NEIGHBOURHOOD = "neighbourhood"
+    BUDGET = "budget"
+
+
+class Follow(BaseModel):
+    """A pseudonymous resident follows a neighbourhood or a budget; erased with the person."""
+
+    municipality: str = Field(description="CBS code of the municipality.")
+    person_id: str = Field(description="Pseudonymous id of the follower.")
+    target: FollowTarget = Field(description="What is followed: neighbourhood or budget.")
+    target_id: str = Field(description="CBS neighbourhood code or budget id.")
+    since: datetime = Field(description="When the person started following it.")
 
 
 class QuietHours(BaseModel):
@@ -214,6 +300,19 @@ class InitiativeView(BaseModel):
     @property
     def decided(self) -> bool:
         return self.decision is not None
+
+
+class ConsultationView(BaseModel):
+    """What notifications knows of a policy consultation, from advisory's events only.
+
+    consultation-answered names no council: whom to tell then is kept from consultation-opened.
+    """
+
+    municipality: str
+    consultation_id: str
+    title: str
+    link: str
+    council_ids: list[str] = Field(default_factory=list)
 
 
 class Supporter(BaseModel):

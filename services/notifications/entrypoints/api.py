@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services.notifications import handlers
 from services.notifications.domain import commands
@@ -25,6 +25,8 @@ from services.notifications.domain.model import (
     Contact,
     ContentMode,
     DeliveryStatus,
+    Follow,
+    FollowTarget,
     Message,
     Preferences,
     SubscriptionStatus,
@@ -35,6 +37,7 @@ from services.notifications.fanout import Bell
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
 from services.notifications.settings import NotificationsSettings
 from services.notifications.webhooks import delivery_log
+from shared import clock
 from shared.auth import Authorize, Principal, Role
 from shared.http import Problem
 
@@ -46,6 +49,10 @@ may_manage_contact = Authorize(*Role)
 MANAGE_FOR_OTHERS = frozenset({Role.SYSTEM, Role.CIVIL_SERVANT})
 ERASE_FOR_OTHERS = frozenset({Role.SYSTEM})
 may_configure = Authorize(Role.SYSTEM, Role.CIVIL_SERVANT)
+# A resident follows for themself; a civil servant may do it for them (e.g. at the counter).
+may_follow = Authorize(Role.RESIDENT, Role.CIVIL_SERVANT)
+FOLLOW_FOR_OTHERS = frozenset({Role.CIVIL_SERVANT})
+TargetId = Annotated[str, Path(min_length=1, max_length=64, pattern=PERSON_ID)]
 SubscriptionId = Annotated[str, Path(min_length=1, max_length=36)]
 
 
@@ -131,7 +138,10 @@ async def erase_contact(
     principal: Annotated[Principal, Depends(may_manage_contact)],
     uow: Annotated[NotificationsUnitOfWork, Depends(unit_of_work)],
 ) -> Response:
-    """The right to erasure: contact details and unsent messages go; `person-erased` follows."""
+    """The right to erasure: contact details, preferences, follows and unsent messages go.
+
+    `person-erased` is published, so other services erase what they hold too.
+    """
     require_self_or(principal, person_id, ERASE_FOR_OTHERS)
     async with uow:
         await handlers.erase_person(
@@ -256,7 +266,7 @@ async def mark_read(
     require_self_or(principal, person_id, frozenset())
     async with uow:
         found = await uow.messages.mark_read(
-            principal.municipality, person_id, entry_id, datetime.now(UTC)
+            principal.municipality, person_id, entry_id, clock.now()
         )
         await uow.commit()
     if not found:
@@ -298,6 +308,65 @@ async def stream_feed(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _follow_command(target: FollowTarget, target_id: str) -> commands.FollowCommand:
+    try:
+        return commands.FollowCommand(target=target, target_id=target_id)
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        raise Problem(422, "Cannot follow this", reasons) from None
+
+
+@router.get("/contacts/{person_id}/follows")
+async def list_follows(
+    person_id: PersonId,
+    principal: Annotated[Principal, Depends(may_follow)],
+    uow: Annotated[NotificationsUnitOfWork, Depends(unit_of_work)],
+) -> list[Follow]:
+    """The neighbourhoods and budgets the person follows."""
+    require_self_or(principal, person_id, FOLLOW_FOR_OTHERS)
+    async with uow:
+        return await uow.follows.of_person(principal.municipality, person_id)
+
+
+@router.put("/contacts/{person_id}/follows/{target}/{target_id}")
+async def follow(
+    person_id: PersonId,
+    target: FollowTarget,
+    target_id: TargetId,
+    principal: Annotated[Principal, Depends(may_follow)],
+    uow: Annotated[NotificationsUnitOfWork, Depends(unit_of_work)],
+) -> Follow:
+    """Follow a neighbourhood (CBS code) or a budget: its rounds, spending and money moves."""
+    require_self_or(principal, person_id, FOLLOW_FOR_OTHERS)
+    command = _follow_command(target, target_id)
+    async with uow:
+        return await handlers.follow(
+            command, municipality=principal.municipality, person_id=person_id, uow=uow
+        )
+
+
+@router.delete("/contacts/{person_id}/follows/{target}/{target_id}", status_code=204)
+async def unfollow(
+    person_id: PersonId,
+    target: FollowTarget,
+    target_id: TargetId,
+    principal: Annotated[Principal, Depends(may_follow)],
+    uow: Annotated[NotificationsUnitOfWork, Depends(unit_of_work)],
+) -> Response:
+    """Stop following a neighbourhood or a budget."""
+    require_self_or(principal, person_id, FOLLOW_FOR_OTHERS)
+    command = _follow_command(target, target_id)
+    async with uow:
+        removed = await handlers.unfollow(
+            command, municipality=principal.municipality, person_id=person_id, uow=uow
+        )
+    if not removed:
+        raise Problem(
+            404, "Not followed", f"{person_id} does not follow {target.value} {target_id}."
+        )
+    return Response(status_code=204)
 
 
 @router.get("/budget-holders")
@@ -425,7 +494,7 @@ async def reactivate_webhook(
     """Active again after a suspension; what waited meanwhile is delivered now."""
     async with uow:
         await _subscription(uow, principal.municipality, subscription_id)
-        await uow.webhooks.reactivate(principal.municipality, subscription_id, datetime.now(UTC))
+        await uow.webhooks.reactivate(principal.municipality, subscription_id, clock.now())
         uow.queued_webhooks += 1
         await uow.commit()
     async with uow:

@@ -6,6 +6,8 @@ also event types no rule here reacts to: systems without Kafka see what a consum
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.kafka.annotations import KafkaMessage
 
 from services.notifications import handlers
@@ -83,6 +85,138 @@ async def on_initiative_submitted(envelope: Envelope, uow: NotificationsUnitOfWo
         neighbourhood=event.neighbourhood,
     )
     await handlers.record_initiative(command, municipality=event.municipality, uow=uow)
+    await _initiative_changed(
+        envelope,
+        uow,
+        initiator_id=event.initiator_id,
+        requested_amount_cents=event.requested_amount_cents,
+        funding_source=event.funding_source.value,
+    )
+
+
+@told.on(initiatives.InitiativeReadyForReview)
+async def on_ready_for_review(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeReadyForReview)
+    command = commands.RecordInitiative(
+        initiative_id=event.initiative_id,
+        initiator_id=event.initiator_id,
+        title=event.title,
+        neighbourhood=event.neighbourhood,
+    )
+    await handlers.record_initiative(command, municipality=event.municipality, uow=uow)
+    await _initiative_changed(
+        envelope, uow, initiator_id=event.initiator_id, support_count=event.support_count
+    )
+
+
+@told.on(initiatives.SupportProgress)
+async def on_support_progress(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.SupportProgress)
+    await _initiative_changed(
+        envelope,
+        uow,
+        percentage=event.percentage,
+        support_count=event.support_count,
+        support_threshold=event.support_threshold,
+    )
+
+
+@told.on(initiatives.InitiativeDecisionOverdue)
+async def on_decision_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeDecisionOverdue)
+    await _initiative_changed(
+        envelope, uow, decision_deadline=event.decision_deadline, status=event.status
+    )
+
+
+@told.on(initiatives.InitiativeResultsReported)
+async def on_results_reported(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeResultsReported)
+    results = [r.model_dump(mode="json") for r in event.results or []]
+    await _initiative_changed(envelope, uow, summary=event.summary, results=results)
+
+
+@told.on(initiatives.InitiativeAccounted)
+async def on_accounted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeAccounted)
+    await _initiative_changed(
+        envelope,
+        uow,
+        budgeted_cents=event.budgeted_cents,
+        spent_cents=event.spent_cents,
+        disbursed_cents=event.disbursed_cents,
+        account=event.account,
+    )
+
+
+@told.on(initiatives.InitiativeClosed)
+async def on_closed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeClosed)
+    await _initiative_changed(envelope, uow, reason=event.reason)
+
+
+@told.on(initiatives.InitiativeWithdrawn)
+async def on_withdrawn(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeWithdrawn)
+    await _initiative_changed(
+        envelope,
+        uow,
+        initiator_id=event.initiator_id,
+        reason=event.reason,
+        previous_status=event.previous_status,
+    )
+
+
+@told.on(initiatives.InitiativeExpired)
+async def on_expired(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeExpired)
+    await _initiative_changed(
+        envelope,
+        uow,
+        initiator_id=event.initiator_id,
+        support_count=event.support_count,
+        support_threshold=event.support_threshold,
+        support_deadline=event.support_deadline,
+    )
+
+
+@told.on(initiatives.MilestoneOverdue)
+async def on_milestone_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.MilestoneOverdue)
+    await _initiative_changed(
+        envelope,
+        uow,
+        initiator_id=event.initiator_id,
+        milestone_id=event.milestone_id,
+        milestone=event.milestone,
+        due_date=event.due_date,
+    )
+
+
+@told.on(initiatives.ReportHandled)
+async def on_report_handled(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, initiatives.ReportHandled)
+    command = commands.NotifyReportHandled(
+        cause=_cause(envelope),
+        report_id=event.report_id,
+        reporter_id=event.reporter_id,
+        neighbourhood=event.neighbourhood,
+        outcome=event.outcome.value,
+        reason=event.reason,
+        forwarded_to=event.forwarded_to,
+        initiative_id=event.initiative_id,
+    )
+    await handlers.notify_report_handled(command, municipality=event.municipality, uow=uow)
 
 
 @told.on(initiatives.SupportRegistered)
@@ -130,8 +264,28 @@ async def on_advice_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) ->
         subject_kind=event.subject_kind.value,
         subject_id=event.subject_id,
         deadline=event.deadline,
+        escalate_to=event.escalate_to,
     )
     await handlers.notify_advice_overdue(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(advisory.AdviceDeadlineApproaching)
+async def on_advice_deadline_approaching(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.AdviceDeadlineApproaching)
+    command = commands.NotifyAdviceDeadlineApproaching(
+        cause=_cause(envelope),
+        request_id=event.request_id,
+        round_id=event.round_id,
+        council_id=event.council_id,
+        subject_kind=event.subject_kind.value,
+        subject_id=event.subject_id,
+        deadline=event.deadline,
+        days_before=event.days_before,
+    )
+    await handlers.notify_advice_deadline_approaching(
+        command, municipality=event.municipality, uow=uow
+    )
 
 
 @told.on(advisory.AdviceRoundCompleted)
@@ -191,8 +345,87 @@ async def on_budget_allocated(envelope: Envelope, uow: NotificationsUnitOfWork) 
         initiative_id=event.initiative_id,
         budget_id=event.budget_id,
         amount_cents=event.amount_cents,
+        neighbourhood=event.neighbourhood,
+        available_after_cents=event.available_after_cents,
     )
     await handlers.notify_budget_allocated(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(budgets.FundsReleased)
+async def on_funds_released(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.FundsReleased)
+    await _money_moved(
+        envelope,
+        uow,
+        event.budget_id,
+        amount_cents=event.amount_cents,
+        reason=event.reason.value,
+        still_reserved_cents=event.still_reserved_cents,
+        available_after_cents=event.available_after_cents,
+    )
+
+
+@told.on(budgets.FundsDisbursed)
+async def on_funds_disbursed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.FundsDisbursed)
+    await _money_moved(
+        envelope,
+        uow,
+        event.budget_id,
+        amount_cents=event.amount_cents,
+        disbursed_total_cents=event.disbursed_total_cents,
+        still_reserved_cents=event.still_reserved_cents,
+    )
+
+
+@told.on(budgets.SpendingReported)
+async def on_spending_reported(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.SpendingReported)
+    await _money_moved(
+        envelope,
+        uow,
+        event.budget_id,
+        amount_cents=event.amount_cents,
+        description=event.description,
+        cost_line=event.cost_line,
+        planned_cents=event.planned_cents,
+        spent_total_cents=event.spent_total_cents,
+    )
+
+
+@told.on(budgets.RoundPhaseChanged)
+async def on_round_phase_changed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.RoundPhaseChanged)
+    command = commands.NotifyRoundChanged(
+        cause=_cause(envelope),
+        round_id=event.round_id,
+        neighbourhood=event.neighbourhood,
+        facts={"previous_phase": event.previous_phase, "phase": event.phase},
+    )
+    await handlers.notify_round_changed(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(budgets.RoundResultsPublished)
+async def on_round_results_published(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.RoundResultsPublished)
+    command = commands.NotifyRoundChanged(
+        cause=_cause(envelope),
+        round_id=event.round_id,
+        neighbourhood=event.neighbourhood,
+        facts={
+            "rule": event.rule,
+            "ballots": event.ballots,
+            "budget_cents": event.budget_cents,
+            "funded_cost_cents": event.funded_cost_cents,
+            "projects": [p.model_dump(mode="json") for p in event.projects],
+        },
+    )
+    await handlers.notify_round_changed(command, municipality=event.municipality, uow=uow)
 
 
 @told.on(budgets.AllocationRejected)
@@ -209,6 +442,120 @@ async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWor
         reason=event.reason,
     )
     await handlers.notify_allocation_rejected(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(budgets.AlternativeBudgetSubmitted)
+async def on_alternative_budget_submitted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.AlternativeBudgetSubmitted)
+    await _alternative_budget(
+        envelope,
+        uow,
+        year=event.year,
+        lines=[line.model_dump(mode="json") for line in event.lines],
+        total_cents=event.total_cents,
+        submitted_at=event.submitted_at,
+    )
+
+
+@told.on(budgets.AlternativeBudgetAdopted)
+async def on_alternative_budget_adopted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.AlternativeBudgetAdopted)
+    await _alternative_budget(
+        envelope,
+        uow,
+        adoption=event.adoption.value,
+        lines=[line.model_dump(mode="json") for line in event.lines],
+        reasons=event.reasons,
+        decided_on=event.decided_on,
+    )
+
+
+@told.on(budgets.AlternativeBudgetNotAdopted)
+async def on_alternative_budget_not_adopted(
+    envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
+    event = envelope.data
+    assert isinstance(event, budgets.AlternativeBudgetNotAdopted)
+    await _alternative_budget(envelope, uow, reasons=event.reasons, decided_on=event.decided_on)
+
+
+@told.on(advisory.ConsultationOpened)
+async def on_consultation_opened(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.ConsultationOpened)
+    command = commands.RecordConsultation(
+        consultation_id=event.consultation_id,
+        title=event.title,
+        link=event.link,
+        council_ids=event.council_ids,
+    )
+    await handlers.record_consultation(command, municipality=event.municipality, uow=uow)
+
+
+@told.on(advisory.ConsultationAnswered)
+async def on_consultation_answered(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
+    event = envelope.data
+    assert isinstance(event, advisory.ConsultationAnswered)
+    command = commands.NotifyConsultationAnswered(
+        cause=_cause(envelope),
+        consultation_id=event.consultation_id,
+        answered_at=event.answered_at,
+        adopted=event.adopted,
+        partly_adopted=event.partly_adopted,
+        not_adopted=event.not_adopted,
+    )
+    await handlers.notify_consultation_answered(command, municipality=event.municipality, uow=uow)
+
+
+async def _alternative_budget(
+    envelope: Envelope, uow: NotificationsUnitOfWork, **facts: Any
+) -> None:
+    """Tell an alternative budget event's facts to its drafter and co-signers."""
+    event = envelope.data
+    assert isinstance(event, budgets.AlternativeBudgetEvent)
+    command = commands.NotifyAlternativeBudget(
+        cause=_cause(envelope),
+        alternative_budget_id=event.alternative_budget_id,
+        budget_id=event.budget_id,
+        neighbourhood=event.neighbourhood,
+        drafter_id=event.drafter_id,
+        co_signer_ids=event.co_signer_ids,
+        facts=facts,
+    )
+    await handlers.notify_alternative_budget(command, municipality=event.municipality, uow=uow)
+
+
+async def _initiative_changed(
+    envelope: Envelope,
+    uow: NotificationsUnitOfWork,
+    *,
+    initiator_id: str | None = None,
+    **facts: Any,
+) -> None:
+    """Tell an initiative event's facts to whom the rules name."""
+    event = envelope.data
+    assert isinstance(event, initiatives.InitiativeEvent)
+    command = commands.NotifyInitiativeChanged(
+        cause=_cause(envelope),
+        initiative_id=event.initiative_id,
+        initiator_id=initiator_id,
+        facts=facts,
+    )
+    await handlers.notify_initiative_changed(command, municipality=event.municipality, uow=uow)
+
+
+async def _money_moved(
+    envelope: Envelope, uow: NotificationsUnitOfWork, budget_id: str, **facts: Any
+) -> None:
+    """Tell followers of a budget that its money moved."""
+    event = envelope.data
+    assert isinstance(event, budgets.BudgetEvent)
+    command = commands.NotifyMoneyMoved(
+        cause=_cause(envelope), initiative_id=event.initiative_id, budget_id=budget_id, facts=facts
+    )
+    await handlers.notify_money_moved(command, municipality=event.municipality, uow=uow)
 
 
 def _with_webhooks(

@@ -20,12 +20,15 @@ from services.notifications.domain.model import (
     Category,
     Cause,
     Channel,
+    ConsultationView,
     Contact,
     ContentMode,
     CouncilMember,
     DeliveryAttempt,
     DeliveryStatus,
     FanoutJob,
+    Follow,
+    FollowTarget,
     Frequency,
     InitiativeView,
     Message,
@@ -39,6 +42,7 @@ from services.notifications.domain.model import (
 )
 from services.notifications.domain.rules import ALL_MUNICIPALITIES, Rule
 from services.notifications.persistence.tables import (
+    ConsultationViewRow,
     ContactRow,
     CouncilMemberRow,
     InitiativeViewRow,
@@ -55,6 +59,7 @@ supporter_table = metadata.tables["supporter"]
 budget_holder_table = metadata.tables["budget_holder"]
 rule_table = metadata.tables["notification_rule"]
 fanout_table = metadata.tables["fanout_job"]
+follow_table = metadata.tables["follow"]
 subscription_table = metadata.tables["webhook_subscription"]
 delivery_table = metadata.tables["webhook_delivery"]
 attempt_table = metadata.tables["webhook_attempt"]
@@ -173,6 +178,28 @@ class InitiativeViewRepository:
         row = await self._session.get(InitiativeViewRow, (view.municipality, view.initiative_id))
         if row is None:
             row = InitiativeViewRow(**values)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        self._session.add(row)
+
+
+class ConsultationViewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, municipality: str, consultation_id: str) -> ConsultationView | None:
+        await self._session.flush()
+        row = await self._session.get(ConsultationViewRow, (municipality, consultation_id))
+        return None if row is None else ConsultationView.model_validate(row, from_attributes=True)
+
+    async def save(self, view: ConsultationView) -> None:
+        await self._session.flush()
+        values = view.model_dump()
+        key = (view.municipality, view.consultation_id)
+        row = await self._session.get(ConsultationViewRow, key)
+        if row is None:
+            row = ConsultationViewRow(**values)
         else:
             for name, value in values.items():
                 setattr(row, name, value)
@@ -602,6 +629,93 @@ class SupporterRepository:
             query = query.where(s.supporter_id > after)
         rows = await connection.execute(query.order_by(s.supporter_id).limit(limit))
         return [row.supporter_id for row in rows]
+
+
+class FollowRepository:
+    """Who follows which neighbourhood or budget (pseudonymous ids only)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, follow: Follow) -> Follow:
+        """Follow once: following again keeps the first ``since``."""
+        connection = await self._session.connection()
+        f = follow_table.c
+        key = (
+            f.municipality == follow.municipality,
+            f.target == follow.target.value,
+            f.target_id == follow.target_id,
+            f.person_id == follow.person_id,
+        )
+        existing = (await connection.execute(select(follow_table).where(*key))).first()
+        if existing is not None:
+            return _follow(existing)
+        await connection.execute(insert(follow_table).values(**follow.model_dump(mode="python")))
+        return follow
+
+    async def remove(
+        self, municipality: str, person_id: str, target: FollowTarget, target_id: str
+    ) -> bool:
+        connection = await self._session.connection()
+        f = follow_table.c
+        result = await connection.execute(
+            delete(follow_table).where(
+                f.municipality == municipality,
+                f.person_id == person_id,
+                f.target == target.value,
+                f.target_id == target_id,
+            )
+        )
+        return bool(result.rowcount)
+
+    async def of_person(self, municipality: str, person_id: str) -> list[Follow]:
+        connection = await self._session.connection()
+        f = follow_table.c
+        rows = await connection.execute(
+            select(follow_table)
+            .where(f.municipality == municipality, f.person_id == person_id)
+            .order_by(f.target, f.target_id)
+        )
+        return [_follow(row) for row in rows]
+
+    async def erase_for(self, municipality: str, person_id: str) -> int:
+        """The right to erasure: everything the person follows goes."""
+        connection = await self._session.connection()
+        f = follow_table.c
+        result = await connection.execute(
+            delete(follow_table).where(f.municipality == municipality, f.person_id == person_id)
+        )
+        return int(result.rowcount or 0)
+
+    async def page(
+        self,
+        municipality: str,
+        target: FollowTarget,
+        target_id: str,
+        *,
+        after: str | None,
+        limit: int,
+    ) -> list[str]:
+        """Followers in id order after ``after``: a cursor that survives a restart."""
+        connection = await self._session.connection()
+        f = follow_table.c
+        query = select(f.person_id).where(
+            f.municipality == municipality, f.target == target.value, f.target_id == target_id
+        )
+        if after is not None:
+            query = query.where(f.person_id > after)
+        rows = await connection.execute(query.order_by(f.person_id).limit(limit))
+        return [row.person_id for row in rows]
+
+
+def _follow(row: Any) -> Follow:
+    return Follow(
+        municipality=row.municipality,
+        person_id=row.person_id,
+        target=FollowTarget(row.target),
+        target_id=row.target_id,
+        since=row.since if row.since.tzinfo else row.since.replace(tzinfo=UTC),
+    )
 
 
 class BudgetHolderRepository:

@@ -64,6 +64,18 @@ class InitiativeViewRow(Table, table=True):
     neighbourhood: str | None = Field(default=None, max_length=10)
 
 
+class ConsultationViewRow(Table, table=True):
+    """View: a policy consultation's title, link and the councils asked, from advisory."""
+
+    __tablename__ = "consultation_view"
+
+    municipality: str = Field(primary_key=True, max_length=6)
+    consultation_id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=300)
+    link: str = Field(max_length=1000)
+    council_ids: list[Any] = Field(default_factory=list, sa_column=Column(JSON))
+
+
 class PreferenceRow(Table, table=True):
     """How often a person wants to hear per category, SMS or not, and their quiet hours."""
 
@@ -95,6 +107,22 @@ class BudgetHolderRow(Table, table=True):
     municipality: str = Field(primary_key=True, max_length=6)
     person_id: str = Field(primary_key=True, max_length=64)
     neighbourhoods: list[Any] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class FollowRow(Table, table=True):
+    """Who follows which neighbourhood or budget; pseudonymous, erased with the person.
+
+    The key starts with the target, so the followers of one are paged in id order.
+    """
+
+    __tablename__ = "follow"
+    __table_args__ = (Index("ix_follow_person", "municipality", "person_id"),)
+
+    municipality: str = Field(primary_key=True, max_length=6)
+    target: str = Field(primary_key=True, max_length=20)
+    target_id: str = Field(primary_key=True, max_length=64)
+    person_id: str = Field(primary_key=True, max_length=64)
+    since: datetime = _moment(nullable=False)
 
 
 class NotificationRuleRow(Table, table=True):

@@ -6,9 +6,11 @@ from typing import Any, Protocol
 from services.notifications.domain.model import DigestSchedule
 from services.notifications.persistence.repository import (
     BudgetHolderRepository,
+    ConsultationViewRepository,
     ContactRepository,
     CouncilRepository,
     FanoutRepository,
+    FollowRepository,
     InitiativeViewRepository,
     MessageRepository,
     ParkedNoticeRepository,
@@ -31,6 +33,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     contacts: ContactRepository
     councils: CouncilRepository
     initiatives: InitiativeViewRepository
+    consultations: ConsultationViewRepository
     parked: ParkedNoticeRepository
     messages: MessageRepository
     preferences: PreferenceRepository
@@ -38,6 +41,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     budget_holders: BudgetHolderRepository
     rules: RuleRepository
     fanouts: FanoutRepository
+    follows: FollowRepository
     webhooks: WebhookRepository
 
     def __init__(
@@ -68,6 +72,7 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.contacts = ContactRepository(self.session)
         self.councils = CouncilRepository(self.session)
         self.initiatives = InitiativeViewRepository(self.session)
+        self.consultations = ConsultationViewRepository(self.session)
         self.parked = ParkedNoticeRepository(self.session)
         self.messages = MessageRepository(self.session)
         self.preferences = PreferenceRepository(self.session)
@@ -75,6 +80,7 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.budget_holders = BudgetHolderRepository(self.session)
         self.rules = RuleRepository(self.session)
         self.fanouts = FanoutRepository(self.session)
+        self.follows = FollowRepository(self.session)
         self.webhooks = WebhookRepository(self.session)
         self._reset_counts()
         return self
