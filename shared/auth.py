@@ -8,6 +8,7 @@ verified against the identity provider's JWKS.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +18,7 @@ import jwt
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.contracts.base import PSEUDONYMOUS_ID_MAX_LENGTH, PSEUDONYMOUS_ID_PATTERN
 from shared.http import Problem
 from shared.settings import ServiceSettings
 
@@ -69,9 +71,20 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise Problem(401, "Invalid token", f"The bearer token was refused: {error}") from error
+        subject = str(claims["sub"])
+        if len(subject) > PSEUDONYMOUS_ID_MAX_LENGTH or not re.fullmatch(
+            PSEUDONYMOUS_ID_PATTERN, subject
+        ):
+            # What a caller does is published under this id: never a name or an address.
+            raise Problem(
+                401,
+                "Invalid token",
+                "The token's subject must be a pseudonymous id (letters, digits and _ . : -, "
+                "at most 64 characters), not a name or an e-mail address.",
+            )
         try:
             return Principal(
-                subject=str(claims["sub"]),
+                subject=subject,
                 role=Role(claims["role"]),
                 municipality=str(claims["municipality"]),
             )

@@ -1,9 +1,12 @@
 """Bench part (c): whole flows through the four service processes, as residents would drive them.
 
 Each flow is :class:`stack.flow.FlowDriver`: submit -> advice requested -> advice given -> ready
-for decision -> decided -> budget answered -> the initiator's e-mail. The driver polls the APIs
-(and here the mail index) every 10 ms while it waits, so that polling is part of what is
-measured, both as latency (up to one poll interval per wait) and as load on the services.
+for decision -> decided -> budget answered -> the initiator's e-mail. Between its calls the
+driver waits on the services' Kafka events (:class:`stack.event_watch.EventWatch`, one consumer
+for all flows), as the services themselves do, so the services answer only the calls a resident
+would make (submit, advise, decide: about four HTTP requests per flow) and the bench measures
+the event-driven work rather than polling. Only the initiator's e-mail is waited for by looking
+at the SMTP sink's folder (no HTTP).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from stack.bench_profile import machine_ticks
+from stack.event_watch import EventWatch
 from stack.flow import FlowDriver, FlowResult, tells_outcome
 
 Say = Callable[[str], None]
@@ -172,6 +176,7 @@ class Drivers:
         tokens: dict[str, str],
         mail_for: Callable[[str], Awaitable[bool]],
         count: int,
+        watch: EventWatch | None = None,
     ) -> None:
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
         self.clients = [
@@ -179,7 +184,7 @@ class Drivers:
             for _ in range(count)
         ]
         self._drivers = [
-            FlowDriver(client, urls, tokens, mail_for, timeout_s=FLOW_TIMEOUT_S)
+            FlowDriver(client, urls, tokens, mail_for, timeout_s=FLOW_TIMEOUT_S, watch=watch)
             for client in self.clients
         ]
 

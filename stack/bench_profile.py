@@ -23,7 +23,7 @@ from typing import Any
 PROBES: tuple[tuple[str, str, str], ...] = (
     ("shared.messaging.consumer", "BatchConsumer.process", "consumer batch (total)"),
     ("shared.messaging.consumer", "parse_record", "decode CloudEvents record"),
-    ("shared.messaging.consumer", "claim_unseen", "inbox claim (select + insert)"),
+    ("shared.messaging.consumer", "claim_unseen", "inbox claim (insert returning)"),
     ("services.advisory.handlers", "request_advice", "handler request_advice (total)"),
     (
         "services.advisory.persistence.repository",
@@ -46,11 +46,12 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     (
         "services.advisory.persistence.repository",
         "AdviceRoundRepository.add",
-        "  rounds.add (new row)",
+        "  rounds.add (collected)",
     ),
     ("services.advisory.handlers", "schedule", "  timers.schedule (collected)"),
     ("shared.messaging.unit_of_work", "UnitOfWork.publish", "  uow.publish (envelope + record)"),
     ("shared.messaging.unit_of_work", "UnitOfWork.commit", "unit of work commit (total)"),
+    ("shared.messaging.new_rows", "NewRows.write", "  new rounds insert (at commit)"),
     ("shared.messaging.timer_changes", "PendingTimers.write", "  timers upsert (at commit)"),
     ("shared.messaging.unit_of_work", "write_outbox", "  outbox insert"),
     ("shared.messaging.relay", "OutboxRelay.publish_batch", "relay sweep (beside the consumer)"),
@@ -59,13 +60,13 @@ TOTAL = "consumer batch (total)"
 # Labels that do not contain one another: ranking these says where the batch time went.
 DISJOINT = (
     "decode CloudEvents record",
-    "inbox claim (select + insert)",
+    "inbox claim (insert returning)",
     "  rounds.has_subject (select, no autoflush)",
     "  routing_rules.list (select)",
     "  councils.list (select)",
     "  route (domain)",
     "  advice_deadline (holiday calendar)",
-    "  rounds.add (new row)",
+    "  rounds.add (collected)",
     "  timers.schedule (collected)",
     "  uow.publish (envelope + record)",
     "unit of work commit (total)",

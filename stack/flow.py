@@ -3,6 +3,10 @@
 submit (resident) -> advice requested (advisory reacts) -> advice (council member) -> ready for
 decision (initiatives reacts) -> decision (budget holder) -> funded or awaiting funds (budgets
 reacts) -> the initiator's e-mail (notifications reacts).
+
+Between its calls the driver waits either by polling the APIs (the default: nothing but HTTP is
+needed) or, given an :class:`~stack.event_watch.EventWatch`, on the events themselves, as the
+services do; then a flow costs the services only its three POSTs (submit, advise, decide).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 import httpx
 
 from services.notifications.domain.model import NoticeKind
+from shared.contracts import advisory, budgets, initiatives
+from stack.event_watch import EventWatch
 from stack.seed import MUNICIPALITY
 
 BASE = f"/v1/municipalities/{MUNICIPALITY}"
@@ -28,6 +34,13 @@ NOTICE_HEADER = "X-Inspraak-Notice"
 OUTCOME_NOTICES = frozenset(
     {NoticeKind.BUDGET_ALLOCATED, NoticeKind.ALLOCATION_REJECTED, NoticeKind.INITIATIVE_REJECTED}
 )
+ADVICE_REQUESTED = advisory.AdviceRequested.event_type()
+READY_FOR_DECISION = initiatives.InitiativeReadyForDecision.event_type()
+# The initiative's status once initiatives has heard the budget's answer.
+STATUS_AFTER = {
+    budgets.BudgetAllocated.event_type(): "funded",
+    budgets.AllocationRejected.event_type(): "awaiting_funds",
+}
 
 
 def tells_outcome(message: Message) -> bool:
@@ -57,11 +70,13 @@ class FlowDriver:
         mail_for: Callable[[str], Awaitable[bool]],
         traceparent: str | None = None,
         timeout_s: float = 60.0,
+        watch: EventWatch | None = None,
     ) -> None:
         self._client, self._urls, self._tokens = client, urls, tokens
         self._mail_for = mail_for
         self._traceparent = traceparent
         self._timeout_s = timeout_s
+        self._watch = watch
 
     def _headers(self, role: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._tokens[role]}"}
@@ -116,30 +131,22 @@ class FlowDriver:
 
         mark("submitted")
 
-        async def advice_round() -> Any:
-            rounds = await self._call(
-                "GET",
-                "advisory",
-                "/advice-rounds",
-                "council_member",
-                params={"subject_id": result.initiative_id},
-            )
-            return rounds[0] if rounds else None
-
-        advice = await self._until("the advice request", advice_round)
+        round_id, request_id, council_id = await self._advice_requested(result.initiative_id)
         mark("advice requested")
-        request = advice["requests"][0]
         await self._call(
             "POST",
             "advisory",
-            f"/advice-rounds/{advice['id']}/requests/{request['id']}/advice",
+            f"/advice-rounds/{round_id}/requests/{request_id}/advice",
             "council_member",
             json={"position": "positive", "motivation": "Goed voor ouderen en de buurt."},
         )
         mark("advice given")
-        await self._until(
-            "ready for decision", lambda: self._status_in({"ready_for_decision"}, result)
-        )
+        if self._watch is not None:
+            await self._watch.wait_for(result.initiative_id, READY_FOR_DECISION, self._timeout_s)
+        else:
+            await self._until(
+                "ready for decision", lambda: self._status_in({"ready_for_decision"}, result)
+            )
         mark("ready for decision")
         await self._call(
             "POST",
@@ -155,18 +162,48 @@ class FlowDriver:
                 # "Yes, unless": a rejection answers the advice of every council that gave it.
                 "advice_responses": {}
                 if approve
-                else {request["council_id"]: "Gewogen; het bezwaar van de buren weegt zwaarder."},
+                else {council_id: "Gewogen; het bezwaar van de buren weegt zwaarder."},
             },
         )
         mark("decided")
         if approve:
-            await self._until(
-                "the budget's answer", lambda: self._status_in({"funded", "awaiting_funds"}, result)
-            )
+            if self._watch is not None:
+                answer = await self._watch.wait_for(
+                    result.initiative_id, STATUS_AFTER, self._timeout_s
+                )
+                result.status = STATUS_AFTER[answer.type]
+            else:
+                await self._until(
+                    "the budget's answer",
+                    lambda: self._status_in({"funded", "awaiting_funds"}, result),
+                )
             mark("budget answered")
         await self._until("the initiator's e-mail", lambda: self._mail_for(title))
         mark("initiator e-mailed")
         return result
+
+    async def _advice_requested(self, initiative_id: str) -> tuple[str, str, str]:
+        """(round id, request id, council id) of the first council asked to advise."""
+        if self._watch is not None:
+            # The event carries all three, so the wait costs the services nothing.
+            envelope = await self._watch.wait_for(initiative_id, ADVICE_REQUESTED, self._timeout_s)
+            event = envelope.data
+            assert isinstance(event, advisory.AdviceRequested)
+            return event.round_id, event.request_id, event.council_id
+
+        async def advice_round() -> Any:
+            rounds = await self._call(
+                "GET",
+                "advisory",
+                "/advice-rounds",
+                "council_member",
+                params={"subject_id": initiative_id},
+            )
+            return rounds[0] if rounds else None
+
+        advice = await self._until("the advice request", advice_round)
+        request = advice["requests"][0]
+        return advice["id"], request["id"], request["council_id"]
 
     async def _status_in(self, wanted: set[str], result: FlowResult) -> bool:
         initiative = await self._call(

@@ -188,6 +188,7 @@ def consultation_answered(consultation: Consultation) -> contract.ConsultationAn
         adopted=consultation.count(AnswerOutcome.ADOPTED),
         partly_adopted=consultation.count(AnswerOutcome.PARTLY_ADOPTED),
         not_adopted=consultation.count(AnswerOutcome.NOT_ADOPTED),
+        contributor_ids=consultation.contributors(),
     )
 
 

@@ -115,11 +115,21 @@ async def submit(
 
 
 async def withdraw(
-    *, municipality: str, alternative_id: str, by: str, uow: BudgetsUnitOfWork
+    *,
+    municipality: str,
+    alternative_id: str,
+    by: str,
+    uow: BudgetsUnitOfWork,
+    reason: str | None = None,
 ) -> AlternativeBudget:
+    """The drafter withdraws it; its co-signers hear of it through the event."""
     alternative = await _alternative(uow, municipality, alternative_id)
-    alternative.withdraw(by=by)
+    previous = alternative.withdraw(by=by)
     await uow.alternatives.save(alternative)
+    withdrawn = integration.alternative_budget_withdrawn(
+        alternative, previous_status=previous.value, reason=reason, at=clock.now()
+    )
+    uow.publish(uow.wrap(withdrawn))
     return alternative
 
 

@@ -212,6 +212,19 @@ def alternative_budget_submitted(
     )
 
 
+def alternative_budget_withdrawn(
+    alternative: AlternativeBudget, *, previous_status: str, reason: str | None, at: datetime
+) -> contract.AlternativeBudgetWithdrawn:
+    return contract.AlternativeBudgetWithdrawn(
+        **_alternative_facts(alternative),
+        previous_status=previous_status,
+        # A blank reason says nothing: the co-signers should not read an empty quote.
+        reason=(reason or "").strip() or None,
+        withdrawn_by=alternative.drafter_id,
+        withdrawn_at=at,
+    )
+
+
 def alternative_budget_decided(alternative: AlternativeBudget) -> EventData:
     """Adopted (wholly or partly, with the lines adopted) or not adopted, with the reasons."""
     decision = alternative.decision

@@ -19,6 +19,7 @@ from services.budgets.domain.rounds import (
     in_id_order,
     next_project_id,
 )
+from services.budgets.persistence.rounds import RowLock
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
 from shared import clock
 
@@ -34,7 +35,11 @@ class RoundNotFound(RoundError):
 
 
 async def _round(
-    uow: BudgetsUnitOfWork, municipality: str, round_id: str, *, lock: bool = True
+    uow: BudgetsUnitOfWork,
+    municipality: str,
+    round_id: str,
+    *,
+    lock: RowLock | None = RowLock.UPDATE,
 ) -> BudgetingRound:
     round_ = await uow.rounds.get(municipality, round_id, lock=lock)
     if round_ is None:
@@ -112,11 +117,15 @@ async def cast_ballot(
     voter_id: str,
     uow: BudgetsUnitOfWork,
 ) -> Ballot:
-    """One ballot per resident per round: a new ballot replaces the old."""
-    round_ = await _round(uow, municipality, round_id)
+    """One ballot per resident per round: a new ballot replaces the old.
+
+    A ballot leaves the round as it is, so it only share-locks the round's row: ballots of one
+    round commit side by side, while a phase change waits for them (and they for it).
+    """
+    round_ = await _round(uow, municipality, round_id, lock=RowLock.SHARE)
     now = _now()
     round_.check_ballot(
-        command.project_ids, await uow.rounds.proposals(round_id), now, "project_ids"
+        command.project_ids, await uow.rounds.feasible_costs(round_), now, "project_ids"
     )
     ballot = Ballot(
         voter_id=voter_id,
@@ -137,8 +146,8 @@ async def import_paper_ballots(
     uow: BudgetsUnitOfWork,
 ) -> int:
     """Paper ballots in bulk, checked one by one; any wrong ballot refuses the whole batch."""
-    round_ = await _round(uow, municipality, round_id)
-    proposals = await uow.rounds.proposals(round_id)
+    round_ = await _round(uow, municipality, round_id, lock=RowLock.SHARE)
+    feasible = await uow.rounds.feasible_costs(round_)
     now = _now()
     seen: set[str] = set()
     ballots = []
@@ -149,7 +158,7 @@ async def import_paper_ballots(
                 field=f"ballots.{index}.paper_id",
             )
         seen.add(paper.paper_id)
-        round_.check_ballot(paper.project_ids, proposals, now, f"ballots.{index}.project_ids")
+        round_.check_ballot(paper.project_ids, feasible, now, f"ballots.{index}.project_ids")
         ballots.append(
             Ballot(
                 voter_id=PAPER_PREFIX + paper.paper_id,
@@ -168,7 +177,7 @@ async def recount(
     uow: BudgetsUnitOfWork, municipality: str, round_id: str, rule: Rule
 ) -> RoundResults:
     """Count a round's ballots by any rule, e.g. to set both rules' outcomes side by side."""
-    round_ = await _round(uow, municipality, round_id, lock=False)
+    round_ = await _round(uow, municipality, round_id, lock=None)
     if round_.phase not in (Phase.COUNTING, Phase.DONE):
         raise RoundError(f"a round is counted after voting, not in {round_.phase}", conflict=True)
     proposals = await uow.rounds.proposals(round_id)

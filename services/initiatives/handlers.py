@@ -7,7 +7,7 @@ timer run inside the batch's or the timer's transaction, which its caller commit
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from services.initiatives.domain import commands, events
@@ -86,8 +86,16 @@ async def _sync_timers(initiative: Initiative, uow: InitiativesUnitOfWork) -> No
                     await cancel(session, tables, name=MILESTONE_DUE, key=f"{key}:{milestone.id}")
 
 
-async def _load(uow: InitiativesUnitOfWork, municipality: str, initiative_id: str) -> Initiative:
-    initiative = await uow.initiatives.get(municipality, initiative_id, lock=True)
+async def _load(
+    uow: InitiativesUnitOfWork,
+    municipality: str,
+    initiative_id: str,
+    *,
+    supporters: Iterable[str] = (),
+) -> Initiative:
+    initiative = await uow.initiatives.get(
+        municipality, initiative_id, lock=True, supporters=supporters
+    )
     if initiative is None:
         raise InitiativeNotFound(f"initiative {initiative_id} does not exist in {municipality}")
     return initiative
@@ -105,9 +113,11 @@ async def _change(
     municipality: str,
     initiative_id: str,
     change: Callable[[Initiative], object],
+    *,
+    supporters: Iterable[str] = (),
 ) -> Initiative:
     """Load, change, store and commit: the shape of every API command on one initiative."""
-    initiative = await _load(uow, municipality, initiative_id)
+    initiative = await _load(uow, municipality, initiative_id, supporters=supporters)
     change(initiative)
     await _save_and_publish(initiative, uow)
     await uow.commit()
@@ -232,7 +242,11 @@ async def support_initiative(
     *, municipality: str, initiative_id: str, supporter_id: str, uow: InitiativesUnitOfWork
 ) -> Initiative:
     return await _change(
-        uow, municipality, initiative_id, lambda i: i.support(supporter_id, now=_now())
+        uow,
+        municipality,
+        initiative_id,
+        lambda i: i.support(supporter_id, now=_now()),
+        supporters=[supporter_id],
     )
 
 
@@ -240,7 +254,11 @@ async def withdraw_support(
     *, municipality: str, initiative_id: str, supporter_id: str, uow: InitiativesUnitOfWork
 ) -> Initiative:
     return await _change(
-        uow, municipality, initiative_id, lambda i: i.withdraw_support(supporter_id, now=_now())
+        uow,
+        municipality,
+        initiative_id,
+        lambda i: i.withdraw_support(supporter_id, now=_now()),
+        supporters=[supporter_id],
     )
 
 
@@ -252,7 +270,7 @@ async def add_paper_supports(
     uow: InitiativesUnitOfWork,
 ) -> tuple[Initiative, list[str]]:
     """Supports signed on paper, entered by a civil servant; those already counted are skipped."""
-    initiative = await _load(uow, municipality, initiative_id)
+    initiative = await _load(uow, municipality, initiative_id, supporters=command.supporter_ids)
     now = _now()
     skipped: list[str] = []
     for supporter_id in command.supporter_ids:

@@ -10,23 +10,20 @@ at the same time.
 
 Sends run concurrently, as wide as the mailer's SMTP pool. Their outcomes are recorded in
 shared transactions (a group commit: what finishes while one commit runs goes into the next),
-because one transaction per message, not SMTP, is then what limits a large fan-out. A send
-keeps its slot until its outcome is committed, so a crash repeats at most as many e-mails as
-there are slots.
+because one transaction per message, not SMTP, is then what limits a large fan-out; the sends
+in one such transaction are marked sent in one statement. A send keeps its slot until its
+outcome is committed, so a crash repeats at most as many e-mails as there are slots.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy as email_policy
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
-from typing import Any
+from email.utils import parseaddr
 
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
@@ -38,8 +35,8 @@ from services.notifications.domain.model import (
     Contact,
     Message,
     RetryPolicy,
-    message_id,
 )
+from services.notifications.emails import build_email
 from services.notifications.integration import to_contract
 from services.notifications.mailer import DeliveryError, Mailer
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
@@ -117,40 +114,56 @@ class GroupCommit:
 
     async def _run(self, writes: list[Record]) -> None:
         async with self._unit_of_work() as uow:
+            sends = [write for write in writes if isinstance(write, Sent)]
+            if sends:
+                await record_sent(uow, sends)
             for write in writes:
-                await write(uow)
+                if not isinstance(write, Sent):
+                    await write(uow)
             await uow.commit()
         self.transactions += 1
 
 
-def build_email(
-    message: Message, contact: Contact, *, sender: str, domain: str, unsubscribe_url: str
-) -> EmailMessage:
-    """The e-mail for a message; every attempt builds the same headers and body."""
-    email = EmailMessage()
-    # Body first: set_content() drops every Content-* header set before it.
-    email.set_content(message.body)
-    if message.html:
-        email.add_alternative(message.html, subtype="html")
-    # Headers that many e-mails share are parsed once: in a large fan-out, parsing headers
-    # costs more CPU than talking SMTP over a pooled session.
-    email["From"] = _header("From", sender)
-    email["To"] = contact.email
-    email["Subject"] = _header("Subject", message.subject)
-    email["Date"] = _header("Date", format_datetime(message.created_at))
-    email["Message-ID"] = message_id(message.idempotency_key, domain)
-    email["Content-Language"] = _header("Content-Language", message.language.value)
-    email["Auto-Submitted"] = _header("Auto-Submitted", "auto-generated")
-    email["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    # Lets mail rules (and our tests) tell an outcome from the other notices about one subject.
-    email["X-Inspraak-Notice"] = _header("X-Inspraak-Notice", message.kind.value)
-    return email
+@dataclass(frozen=True)
+class Sent:
+    """A send to record: the message marked sent and told as ``message-delivered``.
+
+    The sends a group commit holds are marked in one statement, not one each.
+    """
+
+    message: Message
+    sent_at: datetime
+
+    async def __call__(self, uow: NotificationsUnitOfWork) -> None:
+        await record_sent(uow, [self])
 
 
-@functools.lru_cache(maxsize=1024)
-def _header(name: str, value: str) -> Any:
-    """A header that is the same for many e-mails, parsed once (headers are immutable)."""
-    return email_policy.default.header_factory(name, value)
+async def record_sent(uow: NotificationsUnitOfWork, sends: list[Sent]) -> None:
+    # One moment for the group: the latest of its sends, never before any of them.
+    sent_at = max(send.sent_at for send in sends)
+    still_sending = await uow.messages.mark_many_sent([s.message.id for s in sends], sent_at)
+    for send in sends:
+        message = send.message
+        if message.id not in still_sending:
+            log.info("message %s was sent but erased meanwhile; nothing recorded", message.id)
+            continue
+        delivered = events.MessageDelivered(
+            municipality=message.municipality,
+            recipient_id=message.recipient_id,
+            channel=message.channel.value,
+            cause_event_id=message.cause.event_id,
+            cause_event_type=message.cause.event_type,
+            message_key=message.idempotency_key,
+            notice=message.kind.value,
+        )
+        uow.publish(
+            Envelope.wrap(
+                to_contract(delivered),
+                source=uow.settings.source_urn(message.municipality),
+                correlationid=message.cause.correlation_id,
+                causationid=message.cause.event_id,
+            )
+        )
 
 
 class Dispatcher:
@@ -292,33 +305,7 @@ class Dispatcher:
             except DeliveryError as error:
                 await self._record_failure(message, error)
                 return
-            sent_at = self._clock()
-
-            async def sent(uow: NotificationsUnitOfWork) -> None:
-                if not await uow.messages.mark_sent(message.id, sent_at):
-                    log.info(
-                        "message %s was sent but erased meanwhile; nothing recorded", message.id
-                    )
-                    return
-                delivered = events.MessageDelivered(
-                    municipality=message.municipality,
-                    recipient_id=message.recipient_id,
-                    channel=channel,
-                    cause_event_id=message.cause.event_id,
-                    cause_event_type=message.cause.event_type,
-                    message_key=message.idempotency_key,
-                    notice=message.kind.value,
-                )
-                uow.publish(
-                    Envelope.wrap(
-                        to_contract(delivered),
-                        source=uow.settings.source_urn(message.municipality),
-                        correlationid=message.cause.correlation_id,
-                        causationid=message.cause.event_id,
-                    )
-                )
-
-            await self.records.record(sent)
+            await self.records.record(Sent(message, self._clock()))
         MESSAGES_DISPATCHED.labels(channel, "sent").inc()
 
     async def _send(self, message: Message, contact: Contact) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.notifications import rendering
 from services.notifications.domain import commands, events, rules
 from services.notifications.domain.model import (
     Audience,
@@ -324,6 +325,8 @@ class Scope:
     # An alternative budget's residents, as the event names them.
     drafter_id: str | None = None
     co_signer_ids: tuple[str, ...] = ()
+    # The residents who gave input on a policy consultation, as the event names them.
+    contributor_ids: tuple[str, ...] = ()
 
 
 async def notify_advice_requested(
@@ -493,7 +496,8 @@ async def notify_round_changed(
 async def notify_alternative_budget(
     command: commands.NotifyAlternativeBudget, *, municipality: str, uow: NotificationsUnitOfWork
 ) -> None:
-    """Submitted to, or decided on by, the municipal council: its drafter and co-signers hear."""
+    """Submitted to, or decided on by, the municipal council, or withdrawn by its drafter: its
+    drafter and co-signers hear what the rules say they hear."""
     facts = {
         "alternative_budget_id": command.alternative_budget_id,
         "budget_id": command.budget_id,
@@ -524,9 +528,11 @@ async def notify_consultation_answered(
     municipality: str,
     uow: NotificationsUnitOfWork,
 ) -> None:
-    """The members of the councils asked hear what was done with what was said.
+    """The members of the councils asked and the residents who gave input hear what was done
+    with what was said.
 
-    Residents who gave input are not told: advisory's events do not say who they are.
+    The residents are named by the event, so they are told even when consultation-opened was
+    never seen here; the councils are known only from it.
     """
     view = await uow.consultations.get(municipality, command.consultation_id)
     if view is None:
@@ -534,11 +540,15 @@ async def notify_consultation_answered(
             "consultation %s unknown here: its councils are not told", command.consultation_id
         )
     facts = {
-        **command.model_dump(exclude={"cause"}),
+        # Who else gave input is nobody's business but the municipality's: not in the facts.
+        **command.model_dump(exclude={"cause", "contributor_ids"}),
         "title": view.title if view else command.consultation_id,
         "link": view.link if view else None,
     }
-    scope = Scope(council_ids=tuple(view.council_ids) if view else ())
+    scope = Scope(
+        council_ids=tuple(view.council_ids) if view else (),
+        contributor_ids=tuple(command.contributor_ids),
+    )
     await _tell(rules.CONSULTATION_ANSWERED, facts, command.cause, municipality, scope, uow)
 
 
@@ -617,7 +627,12 @@ async def _audience(
     elif audience is Audience.DRAFTER and scope.drafter_id:
         found[scope.drafter_id] = {"signed_as": "drafter"}
     elif audience is Audience.CO_SIGNERS:
-        found.update({person: {"signed_as": "co_signer"} for person in scope.co_signer_ids})
+        # The drafter is never their own co-signer, also where no drafter rule applies (a
+        # withdrawal is told to the co-signers only).
+        co_signers = (p for p in scope.co_signer_ids if p != scope.drafter_id)
+        found.update({person: {"signed_as": "co_signer"} for person in co_signers})
+    elif audience is Audience.CONTRIBUTORS:
+        found.update({person: {} for person in scope.contributor_ids})
     elif audience is Audience.COUNCIL_OFFICERS and scope.officer_ids:
         found.update(await _named_officers(municipality, scope, uow))
     elif audience in (Audience.COUNCIL_MEMBERS, Audience.COUNCIL_OFFICERS):
@@ -807,6 +822,9 @@ async def _compose(
     """One feed entry and one message per push channel the person wants; never twice.
 
     A redelivered event adds nothing: every row is unique per (event, recipient, channel).
+    The rows of all notices go in as one statement, and a notice that many get alike (a
+    fan-out batch shares one ``facts``) is rendered once per language: per message, a
+    statement and a template were what limited telling a large audience.
     """
     if not notices:
         return
@@ -814,23 +832,24 @@ async def _compose(
     contacts = await uow.contacts.get_many(municipality, ids)
     preferences = await uow.preferences.get_many(municipality, ids)
     now = _now()
+    render = rendering.RenderCache(uow.renderer, municipality)
+    composed: list[Message] = []
     for notice in notices:
         contact = contacts.get(notice.recipient_id)
-        rendered = uow.renderer.render(
-            notice, contact.language if contact else Language.DUTCH, municipality
+        rendered = render(notice, contact.language if contact else Language.DUTCH)
+        composed.append(
+            Message.compose(
+                message_uuid=str(uuid.uuid4()),
+                municipality=municipality,
+                notice=notice,
+                cause=cause,
+                channel=Channel.FEED,
+                contact=contact,
+                subject=rendered.subject,
+                body=rendered.body,
+                now=now,
+            )
         )
-        feed = Message.compose(
-            message_uuid=str(uuid.uuid4()),
-            municipality=municipality,
-            notice=notice,
-            cause=cause,
-            channel=Channel.FEED,
-            contact=contact,
-            subject=rendered.subject,
-            body=rendered.body,
-            now=now,
-        )
-        uow.fed += await uow.messages.add_once(feed)
         for channel in (Channel.EMAIL, Channel.SMS):
             plan = push_schedule(
                 preferences.get(notice.recipient_id), notice.kind, channel, now, uow.digests
@@ -838,27 +857,34 @@ async def _compose(
             if plan is None:
                 continue
             status, send_at = plan
-            message = Message.compose(
-                message_uuid=str(uuid.uuid4()),
-                municipality=municipality,
-                notice=notice,
-                cause=cause,
-                channel=channel,
-                contact=contact,
-                subject=rendered.subject,
-                body=rendered.sms if channel is Channel.SMS else rendered.body,
-                html=rendered.html if channel is Channel.EMAIL else None,
-                now=now,
-                status=status,
-                send_at=send_at,
-            )
-            inserted = await uow.messages.add_once(message)
-            if inserted and message.status is MessageStatus.PENDING:
-                uow.composed += 1
-            elif inserted and message.status is not MessageStatus.HELD:
-                log.info(
-                    "no contact details for %s: %s kept as %s",
-                    notice.recipient_id,
-                    notice.kind.value,
-                    message.status.value,
+            composed.append(
+                Message.compose(
+                    message_uuid=str(uuid.uuid4()),
+                    municipality=municipality,
+                    notice=notice,
+                    cause=cause,
+                    channel=channel,
+                    contact=contact,
+                    subject=rendered.subject,
+                    body=rendered.sms if channel is Channel.SMS else rendered.body,
+                    html=rendered.html if channel is Channel.EMAIL else None,
+                    now=now,
+                    status=status,
+                    send_at=send_at,
                 )
+            )
+    inserted = await uow.messages.add_many_once(composed)
+    for message in composed:
+        if message.idempotency_key not in inserted:
+            continue
+        if message.channel is Channel.FEED:
+            uow.fed += 1
+        elif message.status is MessageStatus.PENDING:
+            uow.composed += 1
+        elif message.status is not MessageStatus.HELD:
+            log.info(
+                "no contact details for %s: %s kept as %s",
+                message.recipient_id,
+                message.kind.value,
+                message.status.value,
+            )

@@ -11,8 +11,10 @@ message refused by the server is that message's failure only, and the session st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import smtplib
+import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -92,16 +94,18 @@ class _Session:
 
     def _open(self) -> smtplib.SMTP:
         mailer = self._mailer
-        smtp = smtplib.SMTP(mailer.host, mailer.port, timeout=mailer.timeout_s)
+        smtp = smtplib.SMTP(timeout=mailer.timeout_s)
+        self._smtp = smtp  # reachable by abort() while it connects
         try:
+            smtp.connect(mailer.host, mailer.port)
             if mailer.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if mailer.username:
                 smtp.login(mailer.username, mailer.password or "")
         except BaseException:
+            self._smtp = None
             smtp.close()
             raise
-        self._smtp = smtp
         self.opened += 1
         return smtp
 
@@ -109,6 +113,14 @@ class _Session:
         if self._smtp is not None:
             self._smtp.close()
             self._smtp = None
+
+    def abort(self) -> None:
+        """Cut the connection under a send in flight: it fails at once instead of waiting for
+        a server that may never answer (called from another thread, at shutdown)."""
+        smtp = self._smtp
+        if smtp is not None and smtp.sock is not None:
+            with contextlib.suppress(OSError):
+                smtp.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Say goodbye (QUIT) if the session is open; the server may already be gone."""
@@ -168,22 +180,38 @@ class SmtpMailer:
                 self._idle.put_nowait(session)
         if self._threads is None:
             self._threads = ThreadPoolExecutor(self.connections, thread_name_prefix="smtp")
-        session = await self._idle.get()
-        try:
-            await asyncio.get_running_loop().run_in_executor(
-                self._threads, _send_or_explain, session, message
-            )
-        finally:
-            self._idle.put_nowait(session)
+        idle, loop = self._idle, asyncio.get_running_loop()
+        session = await idle.get()
+        sending = self._threads.submit(_send_or_explain, session, message)
+        # The session goes back only when its thread is done with it, even if this task is
+        # cancelled meanwhile: two sends never share one SMTP session.
+        sending.add_done_callback(lambda _: _give_back(loop, idle, session))
+        await asyncio.wrap_future(sending)
 
     async def aclose(self) -> None:
-        """Close every session; a later send opens them again."""
+        """Close every session (QUIT); sends still in flight are cut, not waited for.
+
+        A later send opens the sessions again.
+        """
         threads, self._threads = self._threads, None
+        idle, self._idle = self._idle, None
+        waiting: set[_Session] = set()
+        while idle is not None and not idle.empty():
+            waiting.add(idle.get_nowait())
+        for session in self._sessions:
+            if session not in waiting:
+                session.abort()  # a send in flight, perhaps on a server that never answers
         if threads is not None:
-            # Sends still running finish first (shutdown waits), then the sessions say QUIT.
-            await asyncio.to_thread(threads.shutdown, wait=True)
+            await asyncio.to_thread(threads.shutdown, wait=True)  # quick: the cut sends fail
         for session in self._sessions:
             await asyncio.to_thread(session.close)
+
+
+def _give_back(
+    loop: asyncio.AbstractEventLoop, idle: asyncio.Queue[_Session], session: _Session
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody will send again
+        loop.call_soon_threadsafe(idle.put_nowait, session)
 
 
 def _send_or_explain(session: _Session, message: EmailMessage) -> None:

@@ -9,10 +9,11 @@ autoescaping, so a title can never inject markup), unless ``<notice kind>.html.j
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 from markupsafe import Markup, escape
@@ -234,3 +235,56 @@ class Renderer:
         except TemplateNotFound:
             template = environment.get_template(f"{language.value}/_layout.html.j2")
         return template.render({**context, "blocks": blocks(body), "language": language.value})
+
+
+class RenderCache:
+    """Renders a notice that many get alike once per language, then fills in each reader.
+
+    In a fan-out batch every notice has the same kind and the same ``facts``; the text differs
+    per reader only where their id goes (the unsubscribe link). So it is rendered once with a
+    placeholder id, checked against a full rendering for the first reader, and then only the
+    placeholder is replaced. Where the placeholder would land in the subject or SMS, or the
+    check differs, every notice is rendered in full: the cache never changes what is sent.
+    """
+
+    def __init__(self, renderer: Renderer, municipality: str) -> None:
+        self._renderer = renderer
+        self._municipality = municipality
+        # (the facts as text, kind, language) -> the first reader's notice and full text, until
+        # a second reader shares it; then the placeholder rendering, or None when this notice
+        # must be rendered per reader. repr() tells a date from its text.
+        self._first: dict[tuple[str, str, Language], tuple[Notice, Rendered]] = {}
+        self._shapes: dict[tuple[str, str, Language], Rendered | None] = {}
+        self._placeholder = f"rcpt{uuid.uuid4().hex}"
+
+    def __call__(self, notice: Notice, language: Language) -> Rendered:
+        key = (repr(notice.facts), notice.kind.value, language)
+        if key not in self._first:
+            # A notice nobody else shares (most outside a fan-out) is rendered once, as ever.
+            full = self._renderer.render(notice, language, self._municipality)
+            self._first[key] = (notice, full)
+            return full
+        if key not in self._shapes:
+            self._shapes[key] = self._shape(*self._first[key], language)
+        shape = self._shapes[key]
+        if shape is None:
+            return self._renderer.render(notice, language, self._municipality)
+        return self._fill(shape, notice.recipient_id)
+
+    def _shape(self, first: Notice, full: Rendered, language: Language) -> Rendered | None:
+        placeholder = self._placeholder
+        stand_in = Notice(kind=first.kind, recipient_id=placeholder, facts=first.facts)
+        shape = self._renderer.render(stand_in, language, self._municipality)
+        if placeholder in shape.subject or placeholder in shape.sms:
+            return None
+        return shape if self._fill(shape, first.recipient_id) == full else None
+
+    def _fill(self, shape: Rendered, recipient_id: str) -> Rendered:
+        placeholder = self._placeholder
+        in_link = f"person={placeholder}"
+        as_query = f"person={quote_plus(recipient_id)}"
+        body = shape.body.replace(in_link, as_query).replace(placeholder, recipient_id)
+        html = shape.html.replace(in_link, str(escape(as_query))).replace(
+            placeholder, str(escape(recipient_id))
+        )
+        return Rendered(subject=shape.subject, body=body, html=html, sms=shape.sms)

@@ -17,7 +17,9 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = Field(False, description="Use STARTTLS.")
     smtp_username: str | None = Field(None, description="SMTP user, if it needs one.")
     smtp_password: str | None = Field(None, description="SMTP password.")
-    smtp_timeout_seconds: float = Field(30.0, description="Timeout of one SMTP session.")
+    smtp_timeout_seconds: float = Field(
+        30.0, description="How long to wait for the SMTP server to connect or answer."
+    )
     smtp_connections: int = Field(
         4,
         ge=1,

@@ -269,6 +269,11 @@ class ConsultationAnswered(ConsultationEvent):
     adopted: int = Field(ge=0, description="Points adopted.")
     partly_adopted: int = Field(ge=0, description="Points partly adopted.")
     not_adopted: int = Field(ge=0, description="Points not adopted, each with a reason.")
+    contributor_ids: list[PseudonymousId] = Field(
+        default_factory=list,
+        description="Pseudonymous ids of the residents who gave input, each once, so they can "
+        "be told what was done with it; empty in events published before this field existed.",
+    )
 
 
 class AgendaItemEvent(EventData):

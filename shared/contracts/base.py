@@ -22,12 +22,14 @@ def _must_be_aware(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, AfterValidator(_must_be_aware)]
 Cents = Annotated[int, Field(ge=0, description="An amount of money in euro cents.")]
+PSEUDONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+PSEUDONYMOUS_ID_MAX_LENGTH = 64
 PseudonymousId = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_.:-]+$",
+        max_length=PSEUDONYMOUS_ID_MAX_LENGTH,
+        pattern=PSEUDONYMOUS_ID_PATTERN,
         description="A pseudonymous person id; never a name, e-mail address or phone number.",
     ),
 ]

@@ -285,6 +285,21 @@ class AlternativeBudgetNotAdopted(AlternativeBudgetEvent):
     recorded_by: PseudonymousId = Field(description="The civil servant who recorded it.")
 
 
+class AlternativeBudgetWithdrawn(AlternativeBudgetEvent):
+    """The drafter withdrew an alternative budget before the municipal council decided on it."""
+
+    name: ClassVar[str] = "alternative-budget-withdrawn"
+
+    previous_status: str = Field(
+        description="Where it stood when withdrawn: 'draft', or 'submitted' to the council."
+    )
+    reason: str | None = Field(
+        default=None, description="Why the drafter withdrew it, when they said why."
+    )
+    withdrawn_by: PseudonymousId = Field(description="The resident who withdrew it: its drafter.")
+    withdrawn_at: AwareDatetime = Field(description="When it was withdrawn.")
+
+
 EVENTS: tuple[type[EventData], ...] = (
     BudgetAllocated,
     AllocationRejected,
@@ -299,4 +314,5 @@ EVENTS: tuple[type[EventData], ...] = (
     AlternativeBudgetSubmitted,
     AlternativeBudgetAdopted,
     AlternativeBudgetNotAdopted,
+    AlternativeBudgetWithdrawn,
 )

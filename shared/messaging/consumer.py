@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
 E = TypeVar("E", bound=EventData)
+R = TypeVar("R")
+# What a service writes: a function of its event's data, typed with the model it is routed
+# for (the envelope comes along for the causation, correlation and trace it carries).
+Handler = Callable[[E, Envelope, U], Awaitable[None]]
+Preparer = Callable[[Sequence[E], U], Awaitable[None]]
+# What the consumer calls: any envelope of the route's type; the route narrows it to a Handler.
 EventHandler = Callable[[Envelope, U], Awaitable[None]]
 BatchPreparer = Callable[[Sequence[Envelope], U], Awaitable[None]]
 # With a time bound, events are claimed in the inbox in steps of this many, so a transaction
@@ -57,6 +63,16 @@ class BatchMessage(Protocol):
 
     async def ack(self) -> None: ...
     async def nack(self) -> None: ...
+
+
+class EventMismatch(InvalidEvent):
+    """An envelope whose data is not the model its type is routed for.
+
+    The contract registry parses a type into the model its route is normally registered for,
+    so this is a fault in the code (a route for an outdated copy of a model, say), and the same
+    record would fail again: the consumer dead-letters it like an event the domain rejects,
+    and no handler ever sees it.
+    """
 
 
 class _Rejected(Exception):
@@ -84,31 +100,73 @@ class Backoff:
 
 @dataclass
 class EventRoutes(Generic[U]):
-    """Which handler applies which event type, for one consumer group."""
+    """Which handler applies which event type, for one consumer group.
+
+    ``handlers`` and ``preparers`` hold what the consumer calls with envelopes; ``on`` and
+    ``prepare`` register functions typed with their model's data and narrow each envelope to
+    it once, here, so no handler has to check what it was given.
+    """
 
     handlers: dict[str, EventHandler[U]] = field(default_factory=dict)
     preparers: dict[str, BatchPreparer[U]] = field(default_factory=dict)
 
-    def on(self, model: type[E]) -> Callable[[EventHandler[U]], EventHandler[U]]:
-        def register(handler: EventHandler[U]) -> EventHandler[U]:
-            self.handlers[model.event_type()] = handler
+    def on(self, model: type[E]) -> Callable[[Handler[E, U]], Handler[E, U]]:
+        """Register the handler of ``model``'s events: it gets the event's data as ``model``.
+
+        An envelope of this type whose data is not a ``model`` raises :class:`EventMismatch`
+        (the consumer dead-letters it) and never reaches the handler.
+        """
+
+        def register(handler: Handler[E, U]) -> Handler[E, U]:
+            _add_route(self.handlers, model, "handler", _narrowing_handler(model, handler))
             return handler
 
         return register
 
-    def prepare(self, model: type[E]) -> Callable[[BatchPreparer[U]], BatchPreparer[U]]:
+    def prepare(self, model: type[E]) -> Callable[[Preparer[E, U]], Preparer[E, U]]:
         """Register a function that sees a transaction's new events of this type at once,
         before their handlers: to read in one query what each handler would look up alone.
 
         It runs in the unit of work the handlers get; it only reads (an error in it is a
-        transient failure of the batch, never a reason to dead-letter one event).
+        transient failure of the batch, never a reason to dead-letter one event). It gets the
+        events' data as ``model``; one that is not is left out, and its handler refuses it.
         """
 
-        def register(preparer: BatchPreparer[U]) -> BatchPreparer[U]:
-            self.preparers[model.event_type()] = preparer
+        def register(preparer: Preparer[E, U]) -> Preparer[E, U]:
+            _add_route(self.preparers, model, "preparer", _narrowing_preparer(model, preparer))
             return preparer
 
         return register
+
+
+def _add_route(routes: dict[str, R], model: type[EventData], kind: str, route: R) -> None:
+    event_type = model.event_type()
+    if event_type in routes:
+        # A second registration would silently replace the first one's behaviour.
+        raise ValueError(f"a {kind} for {event_type} is registered already")
+    routes[event_type] = route
+
+
+def _narrowing_handler(model: type[E], handler: Handler[E, U]) -> EventHandler[U]:
+    async def handle(envelope: Envelope, uow: U) -> None:
+        data = envelope.data
+        if not isinstance(data, model):
+            raise EventMismatch(
+                f"{envelope.type} is routed for {model.__qualname__}, "
+                f"but carries {type(data).__qualname__} data"
+            )
+        await handler(data, envelope, uow)
+
+    return handle
+
+
+def _narrowing_preparer(model: type[E], preparer: Preparer[E, U]) -> BatchPreparer[U]:
+    async def prepare(envelopes: Sequence[Envelope], uow: U) -> None:
+        events = [e.data for e in envelopes if isinstance(e.data, model)]
+        if events:
+            await preparer(events, uow)
+
+    return prepare
 
 
 class BatchConsumer(Generic[U]):
@@ -134,7 +192,8 @@ class BatchConsumer(Generic[U]):
         self._preparers: Mapping[str, BatchPreparer[U]] = routes.preparers
         self._unit_of_work = unit_of_work
         self._dead_letters = dead_letters
-        self._rejections = rejections
+        # A mismatching envelope is refused like one the domain rejects: it would never succeed.
+        self._rejections: tuple[type[Exception], ...] = (EventMismatch, *rejections)
         self._backoff = backoff or Backoff()
         self._max_transaction_s = max_transaction_s
         self._lag: dict[tuple[str, int], int] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contracts.envelope import Envelope
@@ -18,6 +18,11 @@ async def claim_unseen(
 
     Runs inside the caller's transaction: if that rolls back, the claims roll back with it.
     The key is (consumer, source, id) because CloudEvents ids are unique only per source.
+
+    One round trip: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` hands back exactly the
+    rows it inserted, i.e. the events not seen before (PostgreSQL; SQLite since 3.35). It
+    also settles a race a select-then-insert lost: a claim another transaction has made but
+    not yet committed makes this insert wait for it, then skip the event instead of failing.
     """
     unique: dict[tuple[str, str], Envelope] = {}
     for envelope in envelopes:
@@ -26,17 +31,12 @@ async def claim_unseen(
         return []
     inbox = tables.inbox
     connection = await session.connection()
-    seen = await connection.execute(
-        select(inbox.c.source, inbox.c.event_id).where(
-            inbox.c.consumer == consumer,
-            tuple_(inbox.c.source, inbox.c.event_id).in_(list(unique)),
-        )
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # A list of parameter sets: SQLAlchemy's "insertmanyvalues" sends them as one multi-row
+    # statement (RETURNING needs that; a driver's executemany returns no rows), compiled once.
+    claimed = await connection.execute(
+        dialect_insert(inbox).on_conflict_do_nothing().returning(inbox.c.source, inbox.c.event_id),
+        [{"consumer": consumer, "source": s, "event_id": i} for s, i in unique],
     )
-    for source, event_id in seen.all():
-        unique.pop((source, event_id), None)
-    if unique:
-        await connection.execute(
-            insert(inbox),
-            [{"consumer": consumer, "source": s, "event_id": i} for s, i in unique],
-        )
-    return list(unique.values())
+    new = {(source, event_id) for source, event_id in claimed.all()}
+    return [envelope for key, envelope in unique.items() if key in new]

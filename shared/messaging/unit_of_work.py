@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contracts.base import EventData
 from shared.contracts.envelope import Envelope
+from shared.messaging.new_rows import NewRows
 from shared.messaging.outbox import OutgoingRecord, write_outbox
 from shared.messaging.read_cache import ReadCache
 from shared.messaging.tables import MessagingTables
@@ -22,11 +23,13 @@ PENDING_TIMERS = "inspraak.pending_timers"
 
 
 class UnitOfWork:
-    """Collects events and timer changes while a use case runs and writes them on commit.
+    """Collects events, timer changes and new rows while a use case runs; writes them on commit.
 
     Services subclass it to add their repositories on top of ``self.session``. ``timers``
     collects timer changes (written at commit in one statement per kind, not one per timer);
-    ``cache`` holds reference data read once per unit of work, i.e. once per consumed batch.
+    ``new_rows`` collects rows of new aggregates a repository inserts at commit in one
+    statement per table instead of adding ORM objects; ``cache`` holds reference data read
+    once per unit of work, i.e. once per consumed batch.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class UnitOfWork:
         self._outbox_signal = outbox_signal
         self._pending: list[OutgoingRecord] = []
         self.timers = PendingTimers()
+        self.new_rows = NewRows()
         self.cache = ReadCache()
         self.session: AsyncSession
 
@@ -49,6 +53,7 @@ class UnitOfWork:
         self.session = self._sessions()
         self._pending = []
         self.timers = PendingTimers()
+        self.new_rows = NewRows()
         self.cache = ReadCache()
         self.session.info[PENDING_TIMERS] = self.timers
         return self
@@ -78,6 +83,8 @@ class UnitOfWork:
         # State first, then the outbox rows: the flush takes the aggregates' row locks, so
         # outbox ids for one aggregate are handed out in the order its transactions commit.
         await self.session.flush()
+        if len(self.new_rows):
+            await self.new_rows.write(await self.session.connection())
         if len(self.timers):
             await self.timers.write(await self.session.connection(), self.tables)
         await write_outbox(self.session, self.tables, self._pending)
@@ -92,5 +99,6 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._pending = []
         self.timers.clear()
+        self.new_rows.clear()
         self.cache.clear()
         await self.session.rollback()

@@ -160,3 +160,57 @@ async def test_residents_only_give_input_when_invited(advisory: Advisory) -> Non
         headers=token(Role.CIVIL_SERVANT),
     )
     assert nobody.status_code == 422
+
+
+async def test_the_answer_names_each_resident_who_gave_input_once(advisory: Advisory) -> None:
+    """consultation-answered carries the residents' pseudonymous ids (the token's subject), so
+    they can be told what was done with their input; councils are not among them."""
+    council = await advisory.council(
+        {"anna": "chair"}, name="Wijkraad", kind="neighbourhood_council", advice_days=5
+    )
+    consultation = await advisory.call(
+        "POST",
+        "/consultations",
+        json={
+            "title": "Speelruimteplan",
+            "summary": "Waar kinderen spelen.",
+            "link": "https://gemeente.example/speelruimteplan",
+            "council_ids": [council["id"]],
+            "open_to_residents": True,
+        },
+    )
+    for resident, text in (
+        ("resident-8", "Een trapveldje."),
+        ("resident-7", "Meer schaduw."),
+        ("resident-8", "En een bankje."),
+    ):
+        await advisory.call(
+            "POST",
+            f"/consultations/{consultation['id']}/input",
+            headers=token(Role.RESIDENT, subject=resident),
+            json={"text": text},
+        )
+    [opened] = await advisory.events("consultation-opened")
+    assert isinstance(opened, contract.ConsultationOpened)
+    advice_round = await advisory.call("GET", f"/advice-rounds/{opened.advice_round_id}")
+    [request] = advice_round["requests"]
+    await advisory.call(
+        "POST",
+        f"/advice-rounds/{opened.advice_round_id}/requests/{request['id']}/advice",
+        headers=member("anna"),
+        json={"position": "positive", "motivation": "Goed plan."},
+    )
+    await advisory.call("POST", f"/consultations/{consultation['id']}/close")
+    found = await advisory.call("GET", f"/consultations/{consultation['id']}")
+    for point in found["points"]:
+        await advisory.call(
+            "POST",
+            f"/consultations/{consultation['id']}/points/{point['id']}/answer",
+            json={"outcome": "adopted", "reason": "Zo gedaan."},
+        )
+    await advisory.call("POST", f"/consultations/{consultation['id']}/answers")
+
+    [answered] = await advisory.events("consultation-answered")
+    assert isinstance(answered, contract.ConsultationAnswered)
+    assert answered.adopted == 4  # three inputs and the council's advice
+    assert answered.contributor_ids == ["resident-8", "resident-7"]

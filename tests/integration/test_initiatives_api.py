@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.initiatives.app import create_app
 from services.initiatives.entrypoints.consumers import routes
@@ -548,3 +548,51 @@ async def test_a_neighbourhood_report_is_triaged_and_the_reporter_is_told(
     ]
     assert handled[0].initiative_id == draft_id and handled[1].forwarded_to == "Groenbeheer"
     assert sum(isinstance(e, contract.ReportReceived) for e in events) == 2
+
+
+# A support looks up only the resident it is about: the thousandth support costs what the first
+# did, instead of reading every supporter before it.
+MANY = {**SUPPORT_TYPE, "code": "buurt-veel-steun", "support_threshold": 10_000}
+PAPER = [f"paper-{n:04d}" for n in range(1_500)]
+
+
+def resident(subject: str) -> dict[str, str]:
+    return token(Role.RESIDENT, subject=subject)
+
+
+async def test_a_support_reads_only_its_own_resident_however_many_support_already(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    kind = await client.put(f"{BASE}/initiative-types/{MANY['code']}", json=MANY, headers=OFFICIAL)
+    assert kind.status_code == 200, kind.text
+    submitted = await client.post(
+        f"{BASE}/initiatives",
+        json={**DRAFT, "initiative_type": MANY["code"], "draft": False, "co_initiators": ["r-8"]},
+        headers=INITIATOR,
+    )
+    assert submitted.status_code == 201, submitted.text
+    initiative = f"{BASE}/initiatives/{submitted.json()['id']}"
+    paper = await client.post(
+        f"{initiative}/paper-supports", json={"supporter_ids": PAPER}, headers=OFFICIAL
+    )
+    assert paper.status_code < 300, paper.text
+
+    statements: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engine = app.state.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        new = await client.post(f"{initiative}/supports", headers=resident("r-new"))
+        again = await client.post(f"{initiative}/supports", headers=resident(PAPER[7]))
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+    assert new.status_code == 201, new.text
+    assert new.json()["support_count"] == len(PAPER) + 1
+    assert again.status_code == 409, "one support per resident, also against paper ones"
+    reads = [s for s in statements if s.startswith("SELECT") and "initiative_supporter" in s]
+    assert len(reads) == 2, reads
+    assert all("initiative_supporter.supporter_id IN" in s for s in reads), reads

@@ -9,6 +9,8 @@ retryable error.
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -167,3 +169,26 @@ async def test_an_unreachable_server_is_a_retryable_error_that_says_why() -> Non
 
     assert unreachable.value.permanent is False
     assert "ConnectionRefusedError" in str(unreachable.value)
+
+
+async def test_closing_the_pool_cuts_a_send_to_a_server_that_never_answers() -> None:
+    silent = socket.socket()  # takes the connection, never says a word
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    mailer = SmtpMailer(
+        host="127.0.0.1", port=silent.getsockname()[1], timeout_s=120, connections=2
+    )
+    try:
+        sending = asyncio.create_task(mailer.send(email(1)))
+        await asyncio.sleep(0.5)
+        assert not sending.done()
+        started = time.monotonic()
+        # A shutdown waits neither for the server nor for the two-minute timeout.
+        await asyncio.wait_for(mailer.aclose(), timeout=10)
+        with pytest.raises(DeliveryError) as cut:
+            await asyncio.wait_for(sending, timeout=5)
+    finally:
+        silent.close()
+
+    assert time.monotonic() - started < 10
+    assert cut.value.permanent is False

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.advisory.domain.consultations import Consultation, Point, PointOrigin
 from services.advisory.domain.deadlines import advice_deadline, is_working_day
 from services.advisory.domain.exceptions import AlreadyAdvised, NotAMember
 from services.advisory.domain.model import (
@@ -115,3 +116,32 @@ def test_only_members_advise_and_only_once() -> None:
     rounds.give_advice("q-c-1", council(), advice())
     with pytest.raises(AlreadyAdvised):
         rounds.give_advice("q-c-1", council(), advice())
+
+
+def test_the_contributors_of_a_consultation_are_its_residents_each_once() -> None:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    consultation = Consultation(
+        id="cons-1",
+        municipality="GM0362",
+        title="Speelruimteplan",
+        summary="Waar kinderen spelen.",
+        link="https://gemeente.example/speelruimteplan",
+        council_ids=["c-1"],
+        open_to_residents=True,
+        opened_by="ambtenaar-1",
+        opened_at=at,
+        closes_at=datetime(2026, 4, 2, 9, 0, tzinfo=UTC),
+    )
+    for n, resident in enumerate(("resident-8", "resident-7", "resident-8")):
+        consultation.add_input(
+            Point(
+                id=f"p-{n}",
+                origin=PointOrigin.RESIDENT,
+                contributor=resident,
+                text="Meer schaduw.",
+                submitted_at=at,
+            )
+        )
+    consultation.add_council_advice("c-1", advice(), ["p-advice"])
+
+    assert consultation.contributors() == ["resident-8", "resident-7"]

@@ -257,3 +257,8 @@ def test_only_the_drafter_withdraws_and_not_after_the_council_decided() -> None:
     alternative.withdraw(by="resident-1")
     assert alternative.status is Status.WITHDRAWN
     assert alternative.allowed_actions == []
+
+
+def test_a_withdrawal_says_where_it_stood_so_the_co_signers_can_be_told() -> None:
+    assert drafted().withdraw(by="resident-1") is Status.DRAFT
+    assert submitted().withdraw(by="resident-1") is Status.SUBMITTED

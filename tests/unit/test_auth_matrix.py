@@ -119,3 +119,16 @@ async def test_a_token_signed_with_another_secret_is_refused_with_problem_json()
         )
     assert response.status_code == 401
     assert "Signature verification failed" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("subject", ["jan.jansen@example.org", "Jan Jansen", "x" * 65])
+async def test_a_token_whose_subject_is_not_a_pseudonymous_id_is_refused(subject: str) -> None:
+    """What a caller does is published under the token's subject, so it must not be a name or
+    an address: such a token is refused before anything is stored or published."""
+    app = _app("initiatives")
+    headers = token(Role.RESIDENT, subject=subject)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/v1/municipalities/GM0362/initiatives", headers=headers)
+    assert response.status_code == 401
+    assert "pseudonymous id" in response.json()["detail"]

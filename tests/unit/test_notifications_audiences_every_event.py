@@ -41,13 +41,22 @@ INITIATOR, SUPPORTERS = "initiator-1", ("supporter-1", "supporter-2")
 CHAIR, SECRETARY, MEMBER = "council-chair", "council-secretary", "council-member"
 HOLDER, REPORTER = "holder-1", "reporter-1"
 DRAFTER, CO_SIGNERS = "drafter-1", ("co-signer-1", "co-signer-2")
+CONTRIBUTORS = ("contributor-1", "contributor-2")
 FOLLOWS = {
     "follows-area": [("neighbourhood", AREA)],
     "follows-budget": [("budget", BUDGET)],
     "follows-both": [("neighbourhood", AREA), ("budget", BUDGET)],
     "follows-elsewhere": [("neighbourhood", OTHER_AREA), ("budget", "budget-noord-2026")],
 }
-ENGLISH = {INITIATOR, "supporter-2", SECRETARY, "follows-both", REPORTER, "co-signer-2"}
+ENGLISH = {
+    INITIATOR,
+    "supporter-2",
+    SECRETARY,
+    "follows-both",
+    REPORTER,
+    "co-signer-2",
+    "contributor-2",
+}
 PEOPLE = (
     INITIATOR,
     *SUPPORTERS,
@@ -58,6 +67,7 @@ PEOPLE = (
     REPORTER,
     DRAFTER,
     *CO_SIGNERS,
+    *CONTRIBUTORS,
     *FOLLOWS,
     "bystander",
 )
@@ -255,13 +265,22 @@ TABLE: dict[str, tuple[EventData, Told]] = {
         (SETUP[5], {}),
         (SETUP[-2], {}),
         (advisory.ConsultationClosed(**CONSULTATION, closed_at=NOW, points=7), {}),
-        # The councils asked (kept from consultation-opened) hear; advisory's events do not
-        # say which residents gave input, so they cannot be told.
+        # The councils asked (kept from consultation-opened) hear, and so do the residents the
+        # event names as having given input; a member who also gave input as a resident hears
+        # what became of their own input.
         (
             advisory.ConsultationAnswered(
-                **CONSULTATION, answered_at=NOW, adopted=4, partly_adopted=2, not_adopted=1
+                **CONSULTATION,
+                answered_at=NOW,
+                adopted=4,
+                partly_adopted=2,
+                not_adopted=1,
+                contributor_ids=[*CONTRIBUTORS, MEMBER],
             ),
-            dict.fromkeys((CHAIR, SECRETARY, MEMBER), "consultation_answered"),
+            {
+                **dict.fromkeys((CHAIR, SECRETARY), "consultation_answered"),
+                **dict.fromkeys((*CONTRIBUTORS, MEMBER), "consultation_input_answered"),
+            },
         ),
         (
             budgets.AlternativeBudgetSubmitted(
@@ -319,6 +338,18 @@ TABLE: dict[str, tuple[EventData, Told]] = {
                 DRAFTER: "alternative_budget_not_adopted",
                 **dict.fromkeys(CO_SIGNERS, "alternative_budget_not_adopted"),
             },
+        ),
+        # Only the co-signers hear of a withdrawal: the drafter withdrew it (and is never told
+        # as their own co-signer).
+        (
+            budgets.AlternativeBudgetWithdrawn(
+                **ON_ALTERNATIVE,
+                previous_status="submitted",
+                reason="We proberen het volgend jaar opnieuw.",
+                withdrawn_by=DRAFTER,
+                withdrawn_at=NOW,
+            ),
+            dict.fromkeys(CO_SIGNERS, "alternative_budget_withdrawn"),
         ),
         (
             advisory.CouncilMemberLeft(municipality=M, council_id="council-9", member_id="x"),
@@ -648,3 +679,52 @@ async def test_an_answer_to_a_consultation_never_seen_opened_tells_nobody_and_do
     )
     [envelope] = await service.consume(answered)
     assert await service.told_about(envelope) == {}
+
+
+async def test_residents_named_by_an_answer_are_told_also_when_the_opening_was_never_seen(
+    service: Service,
+) -> None:
+    """The councils are known only from consultation-opened; the residents the event itself
+    names, so they hear the answer regardless."""
+    answered = advisory.ConsultationAnswered(
+        municipality=M,
+        consultation_id="cons-unknown",
+        answered_at=NOW,
+        adopted=1,
+        partly_adopted=0,
+        not_adopted=2,
+        contributor_ids=list(CONTRIBUTORS),
+    )
+    [envelope] = await service.consume(answered)
+
+    assert await service.told_about(envelope) == dict.fromkeys(
+        CONTRIBUTORS, "consultation_input_answered"
+    )
+    async with service.uow() as uow:
+        [message] = [
+            m
+            for m in await uow.messages.list_for(M, "contributor-2", feed=True)
+            if m.cause.event_id == envelope.id and m.channel.value == "feed"
+        ]
+    assert message.subject == "What the municipality did with your input: cons-unknown"
+    assert "/GM0362/consultations/cons-unknown/participation-paragraph" in message.body
+    # Who else gave input is not in anyone's message.
+    assert "contributor-1" not in message.body
+
+
+async def test_co_signers_hear_the_withdrawal_with_the_drafters_reason(service: Service) -> None:
+    event, _ = TABLE[rules.ALTERNATIVE_BUDGET_WITHDRAWN]
+    [envelope] = await service.consume(event)
+
+    bodies: dict[str, str] = {}
+    async with service.uow() as uow:
+        for person in CO_SIGNERS:
+            [message] = [
+                m
+                for m in await uow.messages.list_for(M, person, feed=True)
+                if m.cause.event_id == envelope.id and m.channel.value == "feed"
+            ]
+            bodies[person] = message.body
+    assert "De opsteller schrijft: We proberen het volgend jaar opnieuw." in bodies["co-signer-1"]
+    assert "De raad neemt er nu geen besluit meer over." in bodies["co-signer-1"]
+    assert "The drafter writes: We proberen het volgend jaar opnieuw." in bodies["co-signer-2"]

@@ -28,6 +28,8 @@ def test_every_notice_kind_has_a_category_a_person_can_set_a_frequency_for() -> 
     assert CATEGORY_OF[NoticeKind.MILESTONE_OVERDUE] is Category.OWN_INITIATIVE
     assert CATEGORY_OF[NoticeKind.ALTERNATIVE_BUDGET_ADOPTED] is Category.ALTERNATIVE_BUDGETS
     assert CATEGORY_OF[NoticeKind.CONSULTATION_ANSWERED] is Category.ADVICE
+    assert CATEGORY_OF[NoticeKind.CONSULTATION_INPUT_ANSWERED] is Category.OWN_INPUT
+    assert CATEGORY_OF[NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN] is Category.ALTERNATIVE_BUDGETS
 
 
 def test_the_defaults_tell_the_initiator_of_every_state_change_of_their_initiative() -> None:
@@ -141,14 +143,25 @@ def test_the_drafter_and_co_signers_hear_every_step_of_their_alternative_budget(
     ]
 
 
-def test_the_members_of_the_councils_asked_hear_the_answer_to_a_consultation() -> None:
+def test_the_residents_who_gave_input_and_the_councils_asked_hear_the_answer() -> None:
     found = rules.effective_rules(rules.DEFAULT_RULES, "GM0362", rules.CONSULTATION_ANSWERED)
+    # A member who also gave input as a resident hears what became of their own input.
     assert [(r.audience, r.notice) for r in found] == [
-        (Audience.COUNCIL_MEMBERS, NoticeKind.CONSULTATION_ANSWERED)
+        (Audience.CONTRIBUTORS, NoticeKind.CONSULTATION_INPUT_ANSWERED),
+        (Audience.COUNCIL_MEMBERS, NoticeKind.CONSULTATION_ANSWERED),
     ]
     # Opening and closing a consultation only keep or change what this service knows.
     for quiet in (rules.CONSULTATION_OPENED, "nl.inspraak.advisory.consultation-closed"):
         assert rules.effective_rules(rules.DEFAULT_RULES, "GM0362", quiet) == []
+
+
+def test_only_the_co_signers_hear_that_the_drafter_withdrew_an_alternative_budget() -> None:
+    found = rules.effective_rules(
+        reversed(rules.DEFAULT_RULES), "GM0362", rules.ALTERNATIVE_BUDGET_WITHDRAWN
+    )
+    assert [(r.audience, r.notice) for r in found] == [
+        (Audience.CO_SIGNERS, NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN)
+    ]
 
 
 async def test_the_migrations_seed_exactly_the_default_rules(tmp_path: Path) -> None:

@@ -275,6 +275,21 @@ FACTS.update(
             "council_kind": "youth_council",
             "member_role": "member",
         },
+        NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN: {
+            **ALTERNATIVE,
+            "previous_status": "submitted",
+            "reason": "We dienen volgend jaar een beter voorstel in.",
+            "withdrawn_at": DEADLINE,
+        },
+        NoticeKind.CONSULTATION_INPUT_ANSWERED: {
+            "consultation_id": "cons-1",
+            "title": "Speelruimteplan met een Skatebaan",
+            "link": "https://amstelveen.example/speelruimteplan.pdf",
+            "answered_at": DEADLINE,
+            "adopted": 4,
+            "partly_adopted": 2,
+            "not_adopted": 1,
+        },
     }
 )
 HEADINGS = {
@@ -487,3 +502,65 @@ def test_an_answered_consultation_counts_the_outcomes_and_links_the_participatio
     assert "https://amstelveen.example/speelruimteplan.pdf" in dutch
     assert "- Adopted: 4\n- Partly adopted: 2\n- Not adopted: 1\n" in english
     assert "participation paragraph" in english
+
+
+def test_a_resident_who_gave_input_reads_what_was_done_and_where_each_answer_is() -> None:
+    dutch = render(NoticeKind.CONSULTATION_INPUT_ANSWERED, Language.DUTCH)
+    english = render(NoticeKind.CONSULTATION_INPUT_ANSWERED, Language.ENGLISH)
+
+    assert "Beste bewoner," in dutch
+    assert 'U heeft meegedacht over het beleidsstuk "Speelruimteplan met een Skatebaan".' in dutch
+    assert "- Overgenomen: 4\n- Voor een deel overgenomen: 2\n- Niet overgenomen: 1\n" in dutch
+    assert "Dan schrijft zij erbij waarom." in dutch
+    assert "/GM0362/consultations/cons-1/participation-paragraph" in dutch
+    assert "https://amstelveen.example/speelruimteplan.pdf" in dutch
+    assert "- Adopted: 4\n- Partly adopted: 2\n- Not adopted: 1\n" in english
+    assert "yours included" in english and "participation paragraph" in english
+
+
+def test_every_point_adopted_needs_no_word_on_why_not() -> None:
+    facts = {
+        **FACTS[NoticeKind.CONSULTATION_INPUT_ANSWERED],
+        "partly_adopted": 0,
+        "not_adopted": 0,
+        "link": None,
+    }
+    notice = Notice(kind=NoticeKind.CONSULTATION_INPUT_ANSWERED, recipient_id="p", facts=facts)
+
+    body = Renderer(BASE_URL).render(notice, Language.DUTCH, "GM0362").body
+
+    assert "waarom" not in body.split("Waarom krijgt u")[0]
+    assert "Lees het beleidsstuk" not in body
+
+
+@pytest.mark.parametrize(
+    ("previous_status", "dutch_says"),
+    [
+        ("submitted", "Het voorstel lag al bij de gemeenteraad."),
+        ("draft", "Het voorstel was nog niet ingediend bij de gemeenteraad."),
+    ],
+)
+def test_a_co_signer_hears_the_withdrawal_where_it_stood_and_why(
+    previous_status: str, dutch_says: str
+) -> None:
+    facts = {**FACTS[NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN], "previous_status": previous_status}
+    notice = Notice(kind=NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN, recipient_id="p", facts=facts)
+
+    dutch = Renderer(BASE_URL).render(notice, Language.DUTCH, "GM0362")
+    english = Renderer(BASE_URL).render(notice, Language.ENGLISH, "GM0362")
+
+    assert dutch.subject == "De alternatieve begroting voor buurt BU03620001 is ingetrokken"
+    assert dutch_says in dutch.body
+    assert "De opsteller schrijft: We dienen volgend jaar een beter voorstel in." in dutch.body
+    assert "U heeft deze alternatieve begroting mede ondertekend." in dutch.body
+    assert "/GM0362/alternative-budgets/alt-1" in dutch.body
+    assert "The drafter writes: We dienen volgend jaar een beter voorstel in." in english.body
+
+
+def test_a_withdrawal_without_a_reason_says_none_was_given() -> None:
+    facts = {**FACTS[NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN], "reason": None}
+    notice = Notice(kind=NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN, recipient_id="p", facts=facts)
+
+    english = Renderer(BASE_URL).render(notice, Language.ENGLISH, "GM0362").body
+
+    assert "The drafter gave no reason." in english

@@ -127,5 +127,13 @@ class Consultation(BaseModel):
         self.status = ConsultationStatus.ANSWERED
         self.answered_at = at
 
+    def contributors(self) -> list[str]:
+        """The residents who gave input, each once, in the order they first did.
+
+        Councils are not among them: their members are known from the councils asked.
+        """
+        residents = (p.contributor for p in self.points if p.origin is PointOrigin.RESIDENT)
+        return list(dict.fromkeys(residents))
+
     def count(self, outcome: AnswerOutcome) -> int:
         return sum(1 for p in self.points if p.answer and p.answer.outcome is outcome)

@@ -1,4 +1,4 @@
-"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+"""Thin subscribers: build a command from the event (routes hand it over typed), run it."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ routes: EventRoutes[AdvisoryUnitOfWork] = EventRoutes()
 
 
 @routes.on(initiatives.InitiativeReadyForReview)
-async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeReadyForReview)
+async def on_initiative_ready_for_review(
+    event: initiatives.InitiativeReadyForReview, envelope: Envelope, uow: AdvisoryUnitOfWork
+) -> None:
     command = commands.RequestAdvice(
         subject_id=event.initiative_id,
         title=event.title,
@@ -34,14 +34,10 @@ async def on_initiative_ready_for_review(envelope: Envelope, uow: AdvisoryUnitOf
 
 @routes.prepare(initiatives.InitiativeReadyForReview)
 async def before_initiatives_ready_for_review(
-    envelopes: Sequence[Envelope], uow: AdvisoryUnitOfWork
+    events: Sequence[initiatives.InitiativeReadyForReview], uow: AdvisoryUnitOfWork
 ) -> None:
     """One query for a batch, not one per event: which initiatives already have a round."""
-    subjects = [
-        (e.data.municipality, e.data.initiative_id)
-        for e in envelopes
-        if isinstance(e.data, initiatives.InitiativeReadyForReview)
-    ]
+    subjects = [(event.municipality, event.initiative_id) for event in events]
     await handlers.prepare_advice_requests(subjects, uow=uow)
 
 

@@ -23,6 +23,7 @@ from services.advisory.persistence.tables import (
     MeetingRow,
     RoutingRuleRow,
 )
+from shared.messaging.new_rows import NewRows
 from shared.messaging.read_cache import ReadCache
 
 M = TypeVar("M", bound=BaseModel)
@@ -45,26 +46,37 @@ class _Repository(Generic[M]):
     """One aggregate per row, scoped by municipality.
 
     ``reference`` lists a municipality's aggregates once per unit of work (``cache``); every
-    write through the repository forgets that municipality's cached list.
+    write through the repository forgets that municipality's cached list. Given the unit of
+    work's ``new_rows``, :meth:`add` collects a new aggregate's row there for one insert per
+    table at commit; every read of the table writes the collected rows first, so it sees them
+    as it would have seen flushed ORM objects.
     """
 
     model: type[M]
     row: Any
     order: str = "id"
 
-    def __init__(self, session: AsyncSession, cache: ReadCache | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        cache: ReadCache | None = None,
+        new_rows: NewRows | None = None,
+    ) -> None:
         self._session = session
         self._cache = cache if cache is not None else ReadCache()
+        self._new_rows = new_rows
 
     def _to_model(self, row: Any) -> M:
         return self.model.model_validate(row, from_attributes=True)
 
     async def get(self, municipality: str, key: str, *, lock: bool = False) -> M | None:
+        await self._write_new_rows()
         query = select(self.row).where(self.row.id == key, self.row.municipality == municipality)
         row = (await self._session.exec(query.with_for_update() if lock else query)).first()
         return self._to_model(row) if row else None
 
     async def list(self, municipality: str, **equal: Any) -> list[M]:
+        await self._write_new_rows()
         query = select(self.row).where(self.row.municipality == municipality)
         for name, value in equal.items():
             if value is not None:
@@ -80,12 +92,27 @@ class _Repository(Generic[M]):
 
     async def save(self, model: M) -> None:
         self._forget(getattr(model, "municipality"))  # noqa: B009
-        await _store(self._session, self.row, getattr(model, "id"), model)  # noqa: B009
+        key = getattr(model, "id")  # noqa: B009
+        # Added in this unit of work and not written yet: the insert takes the new values.
+        if self._new_rows is not None and self._new_rows.replace(
+            self.row.__table__, key, model.model_dump(mode="json")
+        ):
+            return
+        await _store(self._session, self.row, key, model)
 
     async def add(self, model: M) -> None:
         """Store an aggregate that is new (a fresh id): no lookup of a row that cannot exist."""
         self._forget(getattr(model, "municipality"))  # noqa: B009
-        self._session.add(self.row(**model.model_dump(mode="json")))
+        values = model.model_dump(mode="json")
+        if self._new_rows is None:
+            self._session.add(self.row(**values))
+            return
+        self._new_rows.add(self.row.__table__, values["id"], values)
+
+    async def _write_new_rows(self) -> None:
+        """Insert this table's collected rows now, before a query that must see them."""
+        if self._new_rows is not None and len(self._new_rows):
+            await self._new_rows.write(await self._session.connection(), self.row.__table__)
 
     def _forget(self, municipality: str) -> None:
         self._cache.invalidate(self.row.__tablename__, municipality)
@@ -100,6 +127,7 @@ class RoutingRuleRepository(_Repository[RoutingRule]):
 
     async def delete(self, municipality: str, rule_id: str) -> bool:
         self._forget(municipality)
+        await self._write_new_rows()
         result = await self._session.exec(
             delete(RoutingRuleRow).where(
                 col(RoutingRuleRow.id) == rule_id, col(RoutingRuleRow.municipality) == municipality
@@ -111,8 +139,13 @@ class RoutingRuleRepository(_Repository[RoutingRule]):
 class AdviceRoundRepository(_Repository[AdviceRound]):
     model, row = AdviceRound, AdviceRoundRow
 
-    def __init__(self, session: AsyncSession, cache: ReadCache | None = None) -> None:
-        super().__init__(session, cache)
+    def __init__(
+        self,
+        session: AsyncSession,
+        cache: ReadCache | None = None,
+        new_rows: NewRows | None = None,
+    ) -> None:
+        super().__init__(session, cache, new_rows)
         # Per unit of work: subjects known to have a round, and subjects already looked up.
         self._subjects_present: set[tuple[str, str, str]] = set()
         self._subjects_checked: set[tuple[str, str, str]] = set()
@@ -164,6 +197,7 @@ class AdviceRoundRepository(_Repository[AdviceRound]):
     async def for_subject(
         self, municipality: str, kind: str, subject_id: str
     ) -> AdviceRound | None:
+        await self._write_new_rows()
         row = (
             await self._session.exec(
                 select(AdviceRoundRow).where(

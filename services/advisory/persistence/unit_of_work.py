@@ -21,10 +21,10 @@ class AdvisoryUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> AdvisoryUnitOfWork:
         await super().__aenter__()
-        self.councils = CouncilRepository(self.session, self.cache)
-        self.routing_rules = RoutingRuleRepository(self.session, self.cache)
-        self.rounds = AdviceRoundRepository(self.session, self.cache)
-        self.consultations = ConsultationRepository(self.session, self.cache)
-        self.agenda_items = AgendaItemRepository(self.session, self.cache)
-        self.meetings = MeetingRepository(self.session, self.cache)
+        self.councils = CouncilRepository(self.session, self.cache, self.new_rows)
+        self.routing_rules = RoutingRuleRepository(self.session, self.cache, self.new_rows)
+        self.rounds = AdviceRoundRepository(self.session, self.cache, self.new_rows)
+        self.consultations = ConsultationRepository(self.session, self.cache, self.new_rows)
+        self.agenda_items = AgendaItemRepository(self.session, self.cache, self.new_rows)
+        self.meetings = MeetingRepository(self.session, self.cache, self.new_rows)
         return self

@@ -222,11 +222,14 @@ class AlternativeBudget(BaseModel):
         self.submitted_at = now
         self.submitted_by = by
 
-    def withdraw(self, *, by: str) -> None:
+    def withdraw(self, *, by: str) -> Status:
+        """The drafter takes it back; returns where it stood, which its co-signers are told."""
         self._require("withdraw")
         if by != self.drafter_id:
             raise NotAllowedForCaller("only the resident who drafted it withdraws it")
+        previous = self.status
         self.status = Status.WITHDRAWN
+        return previous
 
     def record_decision(
         self,

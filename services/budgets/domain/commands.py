@@ -221,6 +221,14 @@ class EditAlternativeBudget(Command):
     lines: AlternativeLines | None = None
 
 
+class WithdrawAlternativeBudget(Command):
+    """The drafter withdraws it; a reason is optional and goes to the co-signers."""
+
+    reason: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="Why it is withdrawn; the co-signers are told."
+    )
+
+
 class LineDecisionInput(Command):
     theme: Theme = Field(description="A line of the alternative budget.")
     adopted_cents: Cents = Field(description="What the council adopted for it, in euro cents.")

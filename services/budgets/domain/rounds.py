@@ -7,7 +7,7 @@ ballot replaces the old), counted, and then the round is done and its winners mo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
@@ -177,16 +177,18 @@ class BudgetingRound(BaseModel):
             )
 
     def check_ballot(
-        self, project_ids: Sequence[str], proposals: Sequence[Proposal], now: datetime, field: str
+        self, project_ids: Sequence[str], feasible: Mapping[str, int], now: datetime, field: str
     ) -> None:
-        """A ballot is valid only in the voting phase, for feasible proposals, within limits."""
+        """A ballot is valid only in the voting phase, for feasible proposals, within limits.
+
+        ``feasible`` holds the cost of each feasible proposal, by project id.
+        """
         if self.phase is not Phase.VOTING:
             raise RoundError(
                 f"ballots are cast in the voting phase, not in {self.phase}", conflict=True
             )
         if now >= self.schedule[Phase.COUNTING]:
             raise RoundError("voting has closed", conflict=True)
-        feasible = {p.project_id: p for p in proposals if p.verdict is Verdict.FEASIBLE}
         unknown = [i for i in project_ids if i not in feasible]
         if unknown:
             raise RoundError(f"{unknown} are not proposals on the ballot", field=field)
@@ -197,7 +199,7 @@ class BudgetingRound(BaseModel):
         if self.max_choices is not None and len(project_ids) > self.max_choices:
             raise RoundError(f"a ballot chooses at most {self.max_choices} proposals", field=field)
         if self.ballot_kind is BallotKind.KNAPSACK:
-            cost = sum(feasible[i].cost_cents for i in project_ids)
+            cost = sum(feasible[i] for i in project_ids)
             if cost > self.budget_cents:
                 raise RoundError(
                     f"the chosen proposals cost {euros(cost)}, more than the budget of "

@@ -162,8 +162,10 @@ async def withdraw_alternative_budget(
     alternative_id: AlternativeId,
     principal: Annotated[Principal, Depends(may_draft)],
     uow: Annotated[BudgetsUnitOfWork, Depends(unit_of_work)],
+    body: commands.WithdrawAlternativeBudget | None = None,
 ) -> AlternativeBudget:
-    """The drafter withdraws it, before the council has decided."""
+    """The drafter withdraws it, before the council has decided; its co-signers are told,
+    with the reason when one is given (the body is optional)."""
     return await _run(
         uow,
         partial(
@@ -172,6 +174,7 @@ async def withdraw_alternative_budget(
             alternative_id=alternative_id,
             by=principal.subject,
             uow=uow,
+            reason=body.reason if body else None,
         ),
     )
 

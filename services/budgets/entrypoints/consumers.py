@@ -1,4 +1,4 @@
-"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+"""Thin subscribers: build a command from the event (routes hand it over typed), run it."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ routes: EventRoutes[BudgetsUnitOfWork] = EventRoutes()
 
 
 @routes.on(initiatives.InitiativeDecided)
-async def on_initiative_decided(envelope: Envelope, uow: BudgetsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeDecided)
+async def on_initiative_decided(
+    event: initiatives.InitiativeDecided, envelope: Envelope, uow: BudgetsUnitOfWork
+) -> None:
     if event.decision is not initiatives.Decision.APPROVED:
         return
     try:
@@ -40,9 +40,9 @@ async def on_initiative_decided(envelope: Envelope, uow: BudgetsUnitOfWork) -> N
 
 
 @routes.on(initiatives.InitiativeClosed)
-async def on_initiative_closed(envelope: Envelope, uow: BudgetsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeClosed)
+async def on_initiative_closed(
+    event: initiatives.InitiativeClosed, envelope: Envelope, uow: BudgetsUnitOfWork
+) -> None:
     await handlers.release_remaining(
         event.municipality, event.initiative_id, cause=envelope, uow=uow
     )

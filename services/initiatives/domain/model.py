@@ -250,6 +250,8 @@ class Initiative(BaseModel):
     predecessor_id: str | None = None
     successor_ids: list[str] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+    # The supporters known here: all of them in memory, only those a command is about when
+    # loaded from storage; ``support_count`` is the count either way.
     supporters: set[str] = Field(default_factory=set, exclude=True)
     pending_events: list[events.DomainEvent] = Field(default_factory=list, exclude=True)
 
@@ -393,7 +395,7 @@ class Initiative(BaseModel):
         if supporter_id in self.supporters:
             raise SupportConflict(f"{supporter_id} already supports initiative {self.id}")
         self.supporters.add(supporter_id)
-        self.support_count = len(self.supporters)
+        self.support_count += 1
         self.pending_events.append(events.SupportRegistered(self.id, supporter_id, channel))
         if self.status is not Status.COLLECTING_SUPPORT:
             return
@@ -414,7 +416,7 @@ class Initiative(BaseModel):
         if supporter_id not in self.supporters:
             raise SupportConflict(f"{supporter_id} does not support initiative {self.id}")
         self.supporters.discard(supporter_id)
-        self.support_count = len(self.supporters)
+        self.support_count -= 1
         self.pending_events.append(events.SupportWithdrawn(self.id, supporter_id))
 
     def support_window_ended(self, now: datetime) -> None:

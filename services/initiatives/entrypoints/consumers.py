@@ -1,4 +1,4 @@
-"""Thin subscribers: narrow the event, build a command, hand it to the handler."""
+"""Thin subscribers: build a command from the event (routes hand it over typed), run it."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ routes: EventRoutes[InitiativesUnitOfWork] = EventRoutes()
 
 
 @routes.on(advisory.AdviceRoundCompleted)
-async def on_advice_round_completed(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.AdviceRoundCompleted)
+async def on_advice_round_completed(
+    event: advisory.AdviceRoundCompleted, envelope: Envelope, uow: InitiativesUnitOfWork
+) -> None:
     if event.subject_kind is not advisory.SubjectKind.INITIATIVE:
         return
     command = commands.MarkReadyForDecision(
@@ -42,9 +42,9 @@ async def on_advice_round_completed(envelope: Envelope, uow: InitiativesUnitOfWo
 
 
 @routes.on(advisory.AdviceGiven)
-async def on_advice_given(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.AdviceGiven)
+async def on_advice_given(
+    event: advisory.AdviceGiven, envelope: Envelope, uow: InitiativesUnitOfWork
+) -> None:
     if event.subject_kind is not advisory.SubjectKind.INITIATIVE:
         return
     advice = Advice(
@@ -63,9 +63,9 @@ async def on_advice_given(envelope: Envelope, uow: InitiativesUnitOfWork) -> Non
 
 
 @routes.on(budgets.BudgetAllocated)
-async def on_budget_allocated(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.BudgetAllocated)
+async def on_budget_allocated(
+    event: budgets.BudgetAllocated, envelope: Envelope, uow: InitiativesUnitOfWork
+) -> None:
     command = commands.RecordFunding(
         initiative_id=event.initiative_id,
         funded=True,
@@ -75,9 +75,9 @@ async def on_budget_allocated(envelope: Envelope, uow: InitiativesUnitOfWork) ->
 
 
 @routes.on(budgets.AllocationRejected)
-async def on_allocation_rejected(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.AllocationRejected)
+async def on_allocation_rejected(
+    event: budgets.AllocationRejected, envelope: Envelope, uow: InitiativesUnitOfWork
+) -> None:
     command = commands.RecordFunding(
         initiative_id=event.initiative_id,
         funded=False,
@@ -87,9 +87,9 @@ async def on_allocation_rejected(envelope: Envelope, uow: InitiativesUnitOfWork)
 
 
 @routes.on(budgets.FundsDisbursed)
-async def on_funds_disbursed(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.FundsDisbursed)
+async def on_funds_disbursed(
+    event: budgets.FundsDisbursed, envelope: Envelope, uow: InitiativesUnitOfWork
+) -> None:
     await handlers.record_money(
         municipality=event.municipality,
         initiative_id=event.initiative_id,
@@ -101,9 +101,9 @@ async def on_funds_disbursed(envelope: Envelope, uow: InitiativesUnitOfWork) -> 
 
 
 @routes.on(budgets.SpendingReported)
-async def on_spending_reported(envelope: Envelope, uow: InitiativesUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.SpendingReported)
+async def on_spending_reported(
+    event: budgets.SpendingReported, envelope: Envelope, uow: InitiativesUnitOfWork
+) -> None:
     await handlers.record_money(
         municipality=event.municipality,
         initiative_id=event.initiative_id,

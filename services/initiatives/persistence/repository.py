@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,8 +26,18 @@ class InitiativeRepository:
         self._loaded_supporters: dict[str, set[str]] = {}
 
     async def get(
-        self, municipality: str, initiative_id: str, *, lock: bool = False
+        self,
+        municipality: str,
+        initiative_id: str,
+        *,
+        lock: bool = False,
+        supporters: Iterable[str] = (),
     ) -> Initiative | None:
+        """The initiative, knowing of ``supporters`` whether they support it.
+
+        Only the residents a command is about are looked up: loading every supporter would make
+        each support cost more than the one before (the count is a column of its own).
+        """
         query = select(InitiativeRow).where(
             InitiativeRow.id == initiative_id, InitiativeRow.municipality == municipality
         )
@@ -35,13 +47,23 @@ class InitiativeRepository:
         if row is None:
             return None
         initiative = Initiative.model_validate(row, from_attributes=True)
-        supporters = (
-            await self._session.exec(
-                select(SupporterRow.supporter_id).where(SupporterRow.initiative_id == initiative_id)
+        asked = set(supporters)
+        known = (
+            set(
+                (
+                    await self._session.exec(
+                        select(SupporterRow.supporter_id).where(
+                            SupporterRow.initiative_id == initiative_id,
+                            col(SupporterRow.supporter_id).in_(asked),
+                        )
+                    )
+                ).all()
             )
-        ).all()
-        initiative.supporters = set(supporters)
-        self._loaded_supporters[initiative_id] = set(supporters)
+            if asked
+            else set()
+        )
+        initiative.supporters = set(known)
+        self._loaded_supporters[initiative_id] = known
         return initiative
 
     async def list(

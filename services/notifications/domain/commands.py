@@ -249,7 +249,8 @@ class NotifyRoundChanged(Notify):
 
 
 class NotifyAlternativeBudget(Notify):
-    """An alternative budget was submitted to the municipal council, or decided on by it.
+    """An alternative budget was submitted to the municipal council, decided on by it, or
+    withdrawn by its drafter.
 
     ``facts`` are the event's own, for the templates; which step it is, is the cause's type.
     """
@@ -277,6 +278,8 @@ class NotifyConsultationAnswered(Notify):
     adopted: int
     partly_adopted: int
     not_adopted: int
+    # Residents who gave input, as the event names them; empty in events from before it did.
+    contributor_ids: list[str] = Field(default_factory=list)
 
 
 NEIGHBOURHOOD_CODE = r"^BU\d{8}$"

@@ -85,9 +85,13 @@ class NoticeKind(StrEnum):
     ALTERNATIVE_BUDGET_SUBMITTED = "alternative_budget_submitted"
     ALTERNATIVE_BUDGET_ADOPTED = "alternative_budget_adopted"
     ALTERNATIVE_BUDGET_NOT_ADOPTED = "alternative_budget_not_adopted"
+    # Its co-signers, when the drafter withdrew it.
+    ALTERNATIVE_BUDGET_WITHDRAWN = "alternative_budget_withdrawn"
     # Members of the councils that advised on a policy document, when the municipality
     # answered what was said.
     CONSULTATION_ANSWERED = "consultation_answered"
+    # Residents who gave input on a policy consultation, when the municipality answered it.
+    CONSULTATION_INPUT_ANSWERED = "consultation_input_answered"
 
 
 class Category(StrEnum):
@@ -101,6 +105,7 @@ class Category(StrEnum):
     FOLLOWED = "followed"  # neighbourhoods and budgets the person follows
     OWN_REPORTS = "own_reports"
     ALTERNATIVE_BUDGETS = "alternative_budgets"  # ones the person drafted or co-signed
+    OWN_INPUT = "own_input"  # what was done with the person's input on a policy consultation
 
 
 CATEGORY_OF: dict[NoticeKind, Category] = {
@@ -139,8 +144,10 @@ CATEGORY_OF: dict[NoticeKind, Category] = {
     NoticeKind.ALTERNATIVE_BUDGET_SUBMITTED: Category.ALTERNATIVE_BUDGETS,
     NoticeKind.ALTERNATIVE_BUDGET_ADOPTED: Category.ALTERNATIVE_BUDGETS,
     NoticeKind.ALTERNATIVE_BUDGET_NOT_ADOPTED: Category.ALTERNATIVE_BUDGETS,
+    NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN: Category.ALTERNATIVE_BUDGETS,
     # What became of the council's advice: the same category as being asked for it.
     NoticeKind.CONSULTATION_ANSWERED: Category.ADVICE,
+    NoticeKind.CONSULTATION_INPUT_ANSWERED: Category.OWN_INPUT,
 }
 
 
@@ -163,6 +170,7 @@ class Audience(StrEnum):
     FOLLOWERS = "followers"  # residents following the event's neighbourhood or budget
     DRAFTER = "drafter"  # who drafted an alternative budget
     CO_SIGNERS = "co_signers"  # who co-signed it
+    CONTRIBUTORS = "contributors"  # residents who gave input on a policy consultation
 
 
 class FollowTarget(StrEnum):
@@ -305,7 +313,8 @@ class InitiativeView(BaseModel):
 class ConsultationView(BaseModel):
     """What notifications knows of a policy consultation, from advisory's events only.
 
-    consultation-answered names no council: whom to tell then is kept from consultation-opened.
+    consultation-answered names no council (only the residents who gave input): the councils
+    to tell then are kept from consultation-opened.
     """
 
     municipality: str

@@ -47,6 +47,7 @@ ROUND_RESULTS_PUBLISHED = "nl.inspraak.budgets.round-results-published"
 ALTERNATIVE_BUDGET_SUBMITTED = "nl.inspraak.budgets.alternative-budget-submitted"
 ALTERNATIVE_BUDGET_ADOPTED = "nl.inspraak.budgets.alternative-budget-adopted"
 ALTERNATIVE_BUDGET_NOT_ADOPTED = "nl.inspraak.budgets.alternative-budget-not-adopted"
+ALTERNATIVE_BUDGET_WITHDRAWN = "nl.inspraak.budgets.alternative-budget-withdrawn"
 CONSULTATION_OPENED = "nl.inspraak.advisory.consultation-opened"
 CONSULTATION_ANSWERED = "nl.inspraak.advisory.consultation-answered"
 
@@ -59,6 +60,8 @@ AUDIENCE_PRECEDENCE: tuple[Audience, ...] = (
     # A drafter who also co-signed their own alternative budget hears it as its drafter.
     Audience.DRAFTER,
     Audience.CO_SIGNERS,
+    # A council member who also gave input as a resident hears what became of their own input.
+    Audience.CONTRIBUTORS,
     Audience.COUNCIL_OFFICERS,
     Audience.BUDGET_HOLDERS,
     Audience.COUNCIL_MEMBERS,
@@ -183,10 +186,16 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         )
         for audience in (Audience.DRAFTER, Audience.CO_SIGNERS)
     ),
-    # A policy consultation: the members of the councils asked hear what the municipality did
-    # with what was said. consultation-answered names neither the councils nor the residents
-    # who gave input; the councils are known here from consultation-opened.
+    # Withdrawn by its drafter: the co-signers put their name to it and hear it is gone (the
+    # drafter did it themselves and is not told).
+    _default(
+        ALTERNATIVE_BUDGET_WITHDRAWN, Audience.CO_SIGNERS, NoticeKind.ALTERNATIVE_BUDGET_WITHDRAWN
+    ),
+    # A policy consultation: the members of the councils asked and the residents who gave input
+    # hear what the municipality did with what was said. consultation-answered names the
+    # residents; the councils are known here from consultation-opened.
     _default(CONSULTATION_ANSWERED, Audience.COUNCIL_MEMBERS, NoticeKind.CONSULTATION_ANSWERED),
+    _default(CONSULTATION_ANSWERED, Audience.CONTRIBUTORS, NoticeKind.CONSULTATION_INPUT_ANSWERED),
 )
 
 

@@ -1,4 +1,4 @@
-"""Thin subscribers: narrow the event, build a command, hand it to the handler.
+"""Thin subscribers: build a command from the event (routes hand it over typed), run it.
 
 Every event of the topics this service reads also goes to the matching webhook subscriptions,
 also event types no rule here reacts to: systems without Kafka see what a consumer would.
@@ -36,9 +36,9 @@ def _cause(envelope: Envelope) -> Cause:
 
 
 @told.on(advisory.CouncilMemberAppointed)
-async def on_council_member_appointed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.CouncilMemberAppointed)
+async def on_council_member_appointed(
+    event: advisory.CouncilMemberAppointed, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RecordCouncilMember(
         council_id=event.council_id,
         member_id=event.member_id,
@@ -49,17 +49,17 @@ async def on_council_member_appointed(envelope: Envelope, uow: NotificationsUnit
 
 
 @told.on(advisory.CouncilMemberLeft)
-async def on_council_member_left(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.CouncilMemberLeft)
+async def on_council_member_left(
+    event: advisory.CouncilMemberLeft, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RemoveCouncilMember(council_id=event.council_id, member_id=event.member_id)
     await handlers.remove_council_member(command, municipality=event.municipality, uow=uow)
 
 
 @told.on(advisory.AdviceRequested)
-async def on_advice_requested(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.AdviceRequested)
+async def on_advice_requested(
+    event: advisory.AdviceRequested, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyAdviceRequested(
         cause=_cause(envelope),
         request_id=event.request_id,
@@ -75,9 +75,9 @@ async def on_advice_requested(envelope: Envelope, uow: NotificationsUnitOfWork) 
 
 
 @told.on(initiatives.InitiativeSubmitted)
-async def on_initiative_submitted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeSubmitted)
+async def on_initiative_submitted(
+    event: initiatives.InitiativeSubmitted, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RecordInitiative(
         initiative_id=event.initiative_id,
         initiator_id=event.initiator_id,
@@ -86,6 +86,7 @@ async def on_initiative_submitted(envelope: Envelope, uow: NotificationsUnitOfWo
     )
     await handlers.record_initiative(command, municipality=event.municipality, uow=uow)
     await _initiative_changed(
+        event,
         envelope,
         uow,
         initiator_id=event.initiator_id,
@@ -95,9 +96,9 @@ async def on_initiative_submitted(envelope: Envelope, uow: NotificationsUnitOfWo
 
 
 @told.on(initiatives.InitiativeReadyForReview)
-async def on_ready_for_review(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeReadyForReview)
+async def on_ready_for_review(
+    event: initiatives.InitiativeReadyForReview, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RecordInitiative(
         initiative_id=event.initiative_id,
         initiator_id=event.initiator_id,
@@ -106,15 +107,16 @@ async def on_ready_for_review(envelope: Envelope, uow: NotificationsUnitOfWork) 
     )
     await handlers.record_initiative(command, municipality=event.municipality, uow=uow)
     await _initiative_changed(
-        envelope, uow, initiator_id=event.initiator_id, support_count=event.support_count
+        event, envelope, uow, initiator_id=event.initiator_id, support_count=event.support_count
     )
 
 
 @told.on(initiatives.SupportProgress)
-async def on_support_progress(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.SupportProgress)
+async def on_support_progress(
+    event: initiatives.SupportProgress, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _initiative_changed(
+        event,
         envelope,
         uow,
         percentage=event.percentage,
@@ -124,27 +126,28 @@ async def on_support_progress(envelope: Envelope, uow: NotificationsUnitOfWork) 
 
 
 @told.on(initiatives.InitiativeDecisionOverdue)
-async def on_decision_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeDecisionOverdue)
+async def on_decision_overdue(
+    event: initiatives.InitiativeDecisionOverdue, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _initiative_changed(
-        envelope, uow, decision_deadline=event.decision_deadline, status=event.status
+        event, envelope, uow, decision_deadline=event.decision_deadline, status=event.status
     )
 
 
 @told.on(initiatives.InitiativeResultsReported)
-async def on_results_reported(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeResultsReported)
+async def on_results_reported(
+    event: initiatives.InitiativeResultsReported, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     results = [r.model_dump(mode="json") for r in event.results or []]
-    await _initiative_changed(envelope, uow, summary=event.summary, results=results)
+    await _initiative_changed(event, envelope, uow, summary=event.summary, results=results)
 
 
 @told.on(initiatives.InitiativeAccounted)
-async def on_accounted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeAccounted)
+async def on_accounted(
+    event: initiatives.InitiativeAccounted, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _initiative_changed(
+        event,
         envelope,
         uow,
         budgeted_cents=event.budgeted_cents,
@@ -155,17 +158,18 @@ async def on_accounted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None
 
 
 @told.on(initiatives.InitiativeClosed)
-async def on_closed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeClosed)
-    await _initiative_changed(envelope, uow, reason=event.reason)
+async def on_closed(
+    event: initiatives.InitiativeClosed, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
+    await _initiative_changed(event, envelope, uow, reason=event.reason)
 
 
 @told.on(initiatives.InitiativeWithdrawn)
-async def on_withdrawn(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeWithdrawn)
+async def on_withdrawn(
+    event: initiatives.InitiativeWithdrawn, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _initiative_changed(
+        event,
         envelope,
         uow,
         initiator_id=event.initiator_id,
@@ -175,10 +179,11 @@ async def on_withdrawn(envelope: Envelope, uow: NotificationsUnitOfWork) -> None
 
 
 @told.on(initiatives.InitiativeExpired)
-async def on_expired(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeExpired)
+async def on_expired(
+    event: initiatives.InitiativeExpired, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _initiative_changed(
+        event,
         envelope,
         uow,
         initiator_id=event.initiator_id,
@@ -189,10 +194,11 @@ async def on_expired(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
 
 
 @told.on(initiatives.MilestoneOverdue)
-async def on_milestone_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.MilestoneOverdue)
+async def on_milestone_overdue(
+    event: initiatives.MilestoneOverdue, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _initiative_changed(
+        event,
         envelope,
         uow,
         initiator_id=event.initiator_id,
@@ -203,9 +209,9 @@ async def on_milestone_overdue(envelope: Envelope, uow: NotificationsUnitOfWork)
 
 
 @told.on(initiatives.ReportHandled)
-async def on_report_handled(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.ReportHandled)
+async def on_report_handled(
+    event: initiatives.ReportHandled, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyReportHandled(
         cause=_cause(envelope),
         report_id=event.report_id,
@@ -220,9 +226,9 @@ async def on_report_handled(envelope: Envelope, uow: NotificationsUnitOfWork) ->
 
 
 @told.on(initiatives.SupportRegistered)
-async def on_support_registered(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.SupportRegistered)
+async def on_support_registered(
+    event: initiatives.SupportRegistered, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RecordSupport(
         initiative_id=event.initiative_id, supporter_id=event.supporter_id, supported=True
     )
@@ -230,9 +236,9 @@ async def on_support_registered(envelope: Envelope, uow: NotificationsUnitOfWork
 
 
 @told.on(initiatives.SupportWithdrawn)
-async def on_support_withdrawn(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.SupportWithdrawn)
+async def on_support_withdrawn(
+    event: initiatives.SupportWithdrawn, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RecordSupport(
         initiative_id=event.initiative_id, supporter_id=event.supporter_id, supported=False
     )
@@ -240,9 +246,9 @@ async def on_support_withdrawn(envelope: Envelope, uow: NotificationsUnitOfWork)
 
 
 @told.on(initiatives.InitiativeReadyForDecision)
-async def on_ready_for_decision(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeReadyForDecision)
+async def on_ready_for_decision(
+    event: initiatives.InitiativeReadyForDecision, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyReadyForDecision(
         cause=_cause(envelope),
         initiative_id=event.initiative_id,
@@ -253,9 +259,9 @@ async def on_ready_for_decision(envelope: Envelope, uow: NotificationsUnitOfWork
 
 
 @told.on(advisory.AdviceOverdue)
-async def on_advice_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.AdviceOverdue)
+async def on_advice_overdue(
+    event: advisory.AdviceOverdue, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyAdviceOverdue(
         cause=_cause(envelope),
         request_id=event.request_id,
@@ -270,9 +276,9 @@ async def on_advice_overdue(envelope: Envelope, uow: NotificationsUnitOfWork) ->
 
 
 @told.on(advisory.AdviceDeadlineApproaching)
-async def on_advice_deadline_approaching(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.AdviceDeadlineApproaching)
+async def on_advice_deadline_approaching(
+    event: advisory.AdviceDeadlineApproaching, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyAdviceDeadlineApproaching(
         cause=_cause(envelope),
         request_id=event.request_id,
@@ -289,9 +295,9 @@ async def on_advice_deadline_approaching(envelope: Envelope, uow: NotificationsU
 
 
 @told.on(advisory.AdviceRoundCompleted)
-async def on_advice_round_completed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.AdviceRoundCompleted)
+async def on_advice_round_completed(
+    event: advisory.AdviceRoundCompleted, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyAdviceRoundCompleted(
         cause=_cause(envelope),
         round_id=event.round_id,
@@ -304,9 +310,9 @@ async def on_advice_round_completed(envelope: Envelope, uow: NotificationsUnitOf
 
 
 @told.on(initiatives.InitiativeDecided)
-async def on_initiative_decided(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeDecided)
+async def on_initiative_decided(
+    event: initiatives.InitiativeDecided, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await handlers.record_decision(
         commands.RecordDecision(
             initiative_id=event.initiative_id,
@@ -337,9 +343,9 @@ async def on_initiative_decided(envelope: Envelope, uow: NotificationsUnitOfWork
 
 
 @told.on(budgets.BudgetAllocated)
-async def on_budget_allocated(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.BudgetAllocated)
+async def on_budget_allocated(
+    event: budgets.BudgetAllocated, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyBudgetAllocated(
         cause=_cause(envelope),
         initiative_id=event.initiative_id,
@@ -352,10 +358,11 @@ async def on_budget_allocated(envelope: Envelope, uow: NotificationsUnitOfWork) 
 
 
 @told.on(budgets.FundsReleased)
-async def on_funds_released(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.FundsReleased)
+async def on_funds_released(
+    event: budgets.FundsReleased, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _money_moved(
+        event,
         envelope,
         uow,
         event.budget_id,
@@ -367,10 +374,11 @@ async def on_funds_released(envelope: Envelope, uow: NotificationsUnitOfWork) ->
 
 
 @told.on(budgets.FundsDisbursed)
-async def on_funds_disbursed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.FundsDisbursed)
+async def on_funds_disbursed(
+    event: budgets.FundsDisbursed, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _money_moved(
+        event,
         envelope,
         uow,
         event.budget_id,
@@ -381,10 +389,11 @@ async def on_funds_disbursed(envelope: Envelope, uow: NotificationsUnitOfWork) -
 
 
 @told.on(budgets.SpendingReported)
-async def on_spending_reported(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.SpendingReported)
+async def on_spending_reported(
+    event: budgets.SpendingReported, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _money_moved(
+        event,
         envelope,
         uow,
         event.budget_id,
@@ -397,9 +406,9 @@ async def on_spending_reported(envelope: Envelope, uow: NotificationsUnitOfWork)
 
 
 @told.on(budgets.RoundPhaseChanged)
-async def on_round_phase_changed(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.RoundPhaseChanged)
+async def on_round_phase_changed(
+    event: budgets.RoundPhaseChanged, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyRoundChanged(
         cause=_cause(envelope),
         round_id=event.round_id,
@@ -410,9 +419,9 @@ async def on_round_phase_changed(envelope: Envelope, uow: NotificationsUnitOfWor
 
 
 @told.on(budgets.RoundResultsPublished)
-async def on_round_results_published(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.RoundResultsPublished)
+async def on_round_results_published(
+    event: budgets.RoundResultsPublished, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyRoundChanged(
         cause=_cause(envelope),
         round_id=event.round_id,
@@ -429,9 +438,9 @@ async def on_round_results_published(envelope: Envelope, uow: NotificationsUnitO
 
 
 @told.on(budgets.AllocationRejected)
-async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.AllocationRejected)
+async def on_allocation_rejected(
+    event: budgets.AllocationRejected, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyAllocationRejected(
         cause=_cause(envelope),
         initiative_id=event.initiative_id,
@@ -445,10 +454,11 @@ async def on_allocation_rejected(envelope: Envelope, uow: NotificationsUnitOfWor
 
 
 @told.on(budgets.AlternativeBudgetSubmitted)
-async def on_alternative_budget_submitted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.AlternativeBudgetSubmitted)
+async def on_alternative_budget_submitted(
+    event: budgets.AlternativeBudgetSubmitted, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _alternative_budget(
+        event,
         envelope,
         uow,
         year=event.year,
@@ -459,10 +469,11 @@ async def on_alternative_budget_submitted(envelope: Envelope, uow: Notifications
 
 
 @told.on(budgets.AlternativeBudgetAdopted)
-async def on_alternative_budget_adopted(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.AlternativeBudgetAdopted)
+async def on_alternative_budget_adopted(
+    event: budgets.AlternativeBudgetAdopted, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     await _alternative_budget(
+        event,
         envelope,
         uow,
         adoption=event.adoption.value,
@@ -474,17 +485,31 @@ async def on_alternative_budget_adopted(envelope: Envelope, uow: NotificationsUn
 
 @told.on(budgets.AlternativeBudgetNotAdopted)
 async def on_alternative_budget_not_adopted(
-    envelope: Envelope, uow: NotificationsUnitOfWork
+    event: budgets.AlternativeBudgetNotAdopted, envelope: Envelope, uow: NotificationsUnitOfWork
 ) -> None:
-    event = envelope.data
-    assert isinstance(event, budgets.AlternativeBudgetNotAdopted)
-    await _alternative_budget(envelope, uow, reasons=event.reasons, decided_on=event.decided_on)
+    await _alternative_budget(
+        event, envelope, uow, reasons=event.reasons, decided_on=event.decided_on
+    )
+
+
+@told.on(budgets.AlternativeBudgetWithdrawn)
+async def on_alternative_budget_withdrawn(
+    event: budgets.AlternativeBudgetWithdrawn, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
+    await _alternative_budget(
+        event,
+        envelope,
+        uow,
+        previous_status=event.previous_status,
+        reason=event.reason,
+        withdrawn_at=event.withdrawn_at,
+    )
 
 
 @told.on(advisory.ConsultationOpened)
-async def on_consultation_opened(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.ConsultationOpened)
+async def on_consultation_opened(
+    event: advisory.ConsultationOpened, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.RecordConsultation(
         consultation_id=event.consultation_id,
         title=event.title,
@@ -495,9 +520,9 @@ async def on_consultation_opened(envelope: Envelope, uow: NotificationsUnitOfWor
 
 
 @told.on(advisory.ConsultationAnswered)
-async def on_consultation_answered(envelope: Envelope, uow: NotificationsUnitOfWork) -> None:
-    event = envelope.data
-    assert isinstance(event, advisory.ConsultationAnswered)
+async def on_consultation_answered(
+    event: advisory.ConsultationAnswered, envelope: Envelope, uow: NotificationsUnitOfWork
+) -> None:
     command = commands.NotifyConsultationAnswered(
         cause=_cause(envelope),
         consultation_id=event.consultation_id,
@@ -505,16 +530,18 @@ async def on_consultation_answered(envelope: Envelope, uow: NotificationsUnitOfW
         adopted=event.adopted,
         partly_adopted=event.partly_adopted,
         not_adopted=event.not_adopted,
+        contributor_ids=event.contributor_ids,
     )
     await handlers.notify_consultation_answered(command, municipality=event.municipality, uow=uow)
 
 
 async def _alternative_budget(
-    envelope: Envelope, uow: NotificationsUnitOfWork, **facts: Any
+    event: budgets.AlternativeBudgetEvent,
+    envelope: Envelope,
+    uow: NotificationsUnitOfWork,
+    **facts: Any,
 ) -> None:
     """Tell an alternative budget event's facts to its drafter and co-signers."""
-    event = envelope.data
-    assert isinstance(event, budgets.AlternativeBudgetEvent)
     command = commands.NotifyAlternativeBudget(
         cause=_cause(envelope),
         alternative_budget_id=event.alternative_budget_id,
@@ -528,6 +555,7 @@ async def _alternative_budget(
 
 
 async def _initiative_changed(
+    event: initiatives.InitiativeEvent,
     envelope: Envelope,
     uow: NotificationsUnitOfWork,
     *,
@@ -535,8 +563,6 @@ async def _initiative_changed(
     **facts: Any,
 ) -> None:
     """Tell an initiative event's facts to whom the rules name."""
-    event = envelope.data
-    assert isinstance(event, initiatives.InitiativeEvent)
     command = commands.NotifyInitiativeChanged(
         cause=_cause(envelope),
         initiative_id=event.initiative_id,
@@ -547,11 +573,13 @@ async def _initiative_changed(
 
 
 async def _money_moved(
-    envelope: Envelope, uow: NotificationsUnitOfWork, budget_id: str, **facts: Any
+    event: budgets.BudgetEvent,
+    envelope: Envelope,
+    uow: NotificationsUnitOfWork,
+    budget_id: str,
+    **facts: Any,
 ) -> None:
     """Tell followers of a budget that its money moved."""
-    event = envelope.data
-    assert isinstance(event, budgets.BudgetEvent)
     command = commands.NotifyMoneyMoved(
         cause=_cause(envelope), initiative_id=event.initiative_id, budget_id=budget_id, facts=facts
     )

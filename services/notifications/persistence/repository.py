@@ -262,6 +262,41 @@ class MessageRepository:
         result = await connection.execute(statement)
         return bool(result.rowcount)
 
+    async def add_many_once(self, messages: Sequence[Message]) -> set[str]:
+        """Insert each message unless its idempotency key exists; the keys inserted.
+
+        One statement for a whole fan-out batch (SQLAlchemy sends it as multi-row INSERTs):
+        a statement per message, not the database, was what limited composing a large
+        audience. The unique idempotency key still makes a repeated batch add nothing.
+        """
+        if not messages:
+            return set()
+        connection = await self._session.connection()
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(message_table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(message_table.c.idempotency_key)
+        )
+        result = await connection.execute(statement, [_message_values(m) for m in messages])
+        return {str(key) for key in result.scalars()}
+
+    async def mark_many_sent(self, message_ids: Sequence[str], now: datetime) -> set[str]:
+        """Record many sends in one statement; the ids still 'sending' (not erased meanwhile)."""
+        if not message_ids:
+            return set()
+        connection = await self._session.connection()
+        m = message_table.c
+        result = await connection.execute(
+            update(message_table)
+            .where(m.id.in_(list(message_ids)), m.status == MessageStatus.SENDING.value)
+            .values(
+                status=MessageStatus.SENT.value, sent_at=now, next_attempt_at=None, last_error=None
+            )
+            .returning(m.id)
+        )
+        return {str(found) for found in result.scalars()}
+
     async def list_for(
         self, municipality: str, recipient_id: str, *, feed: bool = False
     ) -> list[Message]:
