@@ -3,7 +3,6 @@ a civil servant records the council's decision, the adopted lines become earmark
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.budgets.app import create_app
-from services.budgets.settings import BudgetsSettings
 from shared.auth import Role
 from shared.http import PROBLEM_JSON
-from shared.migrations import upgrade_to_head
-from shared.testing.helpers import settings_for, token
+from shared.testing.helpers import token
+from tests.integration.budgets_support import api_client, budgets_app
 
 ROOT = "/v1/municipalities/GM0362"
 ALTERNATIVES = f"{ROOT}/alternative-budgets"
@@ -33,15 +30,8 @@ LINES = [
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
-    await asyncio.to_thread(upgrade_to_head, "budgets", url)
-    app = create_app(
-        settings_for(BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url)
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with budgets_app(tmp_path) as app, api_client(app) as http:
         yield http
-    await app.state.runtime.engine.dispose()
 
 
 async def open_budget(client: httpx.AsyncClient, amount: int = 5_000_000) -> str:

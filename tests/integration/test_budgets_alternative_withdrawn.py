@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,14 +11,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from services.budgets.app import create_app
-from services.budgets.settings import BudgetsSettings
 from shared.auth import Role
 from shared.contracts import budgets as contract
 from shared.contracts.envelope import parse_record
 from shared.messaging.outbox import decode_headers
-from shared.migrations import upgrade_to_head
-from shared.testing.helpers import settings_for, token
+from shared.testing.helpers import token
+from tests.integration.budgets_support import api_client, budgets_app
 
 ROOT = "/v1/municipalities/GM0362"
 ALTERNATIVES = f"{ROOT}/alternative-budgets"
@@ -37,19 +34,13 @@ LINES = [
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
-    await asyncio.to_thread(upgrade_to_head, "budgets", url)
-    app = create_app(
-        settings_for(BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url)
-    )
-    yield app
-    await app.state.runtime.engine.dispose()
+    async with budgets_app(tmp_path) as started:
+        yield started
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with api_client(app) as http:
         yield http
 
 

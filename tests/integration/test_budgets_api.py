@@ -5,7 +5,6 @@ These requests touch only the database, so the app runs without its Kafka lifesp
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.budgets.app import create_app
-from services.budgets.settings import BudgetsSettings
 from shared.auth import Role
 from shared.http import PROBLEM_JSON
-from shared.migrations import upgrade_to_head
-from shared.testing.helpers import settings_for, token
+from shared.testing.helpers import token
+from tests.integration.budgets_support import api_client, budgets_app
 
 BUDGETS = "/v1/municipalities/GM0362/budgets"
 NEIGHBOURHOOD_BUDGET = {
@@ -37,16 +34,9 @@ HOLDER = token(Role.BUDGET_HOLDER, subject="holder-1")
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
-    await asyncio.to_thread(upgrade_to_head, "budgets", url)
     # Nothing here talks to Kafka: the app is used without its lifespan.
-    app = create_app(
-        settings_for(BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url)
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with budgets_app(tmp_path) as app, api_client(app) as http:
         yield http
-    await app.state.runtime.engine.dispose()
 
 
 async def test_a_budget_holder_opens_a_neighbourhood_budget_with_its_balances(

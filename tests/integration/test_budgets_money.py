@@ -3,7 +3,6 @@ money in the public report and its open-data exports. On SQLite, without Kafka."
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -16,15 +15,13 @@ import pytest
 from fastapi import FastAPI
 
 from services.budgets import handlers
-from services.budgets.app import create_app
 from services.budgets.domain import commands
 from services.budgets.domain.model import BudgetKind
 from services.budgets.persistence.unit_of_work import BudgetsUnitOfWork
-from services.budgets.settings import BudgetsSettings
 from shared.auth import Role
 from shared.http import PROBLEM_JSON
-from shared.migrations import upgrade_to_head
-from shared.testing.helpers import settings_for, token
+from shared.testing.helpers import token
+from tests.integration.budgets_support import api_client, budgets_app
 
 MUNICIPALITY = "/v1/municipalities/GM0362"
 BUDGETS = f"{MUNICIPALITY}/budgets"
@@ -35,19 +32,13 @@ NEIGHBOURHOOD = "BU03620001"
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/budgets.sqlite3"
-    await asyncio.to_thread(upgrade_to_head, "budgets", url)
-    app = create_app(
-        settings_for(BudgetsSettings, kafka="127.0.0.1:9", namespace="unused.", database_url=url)
-    )
-    yield app
-    await app.state.runtime.engine.dispose()
+    async with budgets_app(tmp_path) as started:
+        yield started
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with api_client(app) as http:
         yield http
 
 

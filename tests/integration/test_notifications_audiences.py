@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from shared.contracts.base import EventData
 from shared.contracts.envelope import Envelope
 from shared.migrations import upgrade_to_head
 from shared.testing.helpers import eventually, settings_for, token
+from shared.testing.processes import free_port
 
 M = "GM0362"
 BASE = f"/v1/municipalities/{M}"
@@ -347,13 +347,6 @@ async def test_a_daily_digest_bundles_held_messages_and_quiet_hours_hold_what_is
     assert {(m.status, m.bundled_into) for m in bundled} == {
         (MessageStatus.BUNDLED, digest_message.id)
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_the_feed_lists_marks_read_and_streams_new_entries_as_server_sent_events(

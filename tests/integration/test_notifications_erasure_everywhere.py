@@ -11,67 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from kafka import KafkaConsumer
 
-from services.notifications.app import create_app
-from services.notifications.settings import NotificationsSettings
 from shared.auth import Role
 from shared.contracts import initiatives, notifications
 from shared.contracts.envelope import Envelope
-from shared.migrations import upgrade_to_head
 from shared.testing.events import publish
-from shared.testing.helpers import (
-    create_test_topics,
-    eventually,
-    read_envelopes,
-    running,
-    settings_for,
-    token,
+from shared.testing.helpers import eventually, read_envelopes, running, token
+from tests.integration.notifications_support import (
+    INITIATIVES_SOURCE,
+    M,
+    MailDrop,
+    smtp_server,
+    start_app,
 )
 
-M = "GM0362"
 PERSON = "resident-erasure-1"
 EMAIL = "erase.me.q7x@example.org"
 PHONE = "+31687654321"
 # The forms a phone number or address could be written in elsewhere.
 NEEDLES = (EMAIL, EMAIL.split("@")[0], PHONE, PHONE.lstrip("+"), "687654321")
 SMTP_SERVER_LOGGER = "mail.log"
-INITIATIVES_SOURCE = "urn:nld:gemeente-GM0362:systeem:inspraak-initiatives"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+@pytest.fixture(name="smtp_server")
+def smtp_server_fixture() -> Iterator[tuple[MailDrop, int]]:
+    with smtp_server() as served:
+        yield served
 
 
 class LogCapture(logging.Handler):
@@ -154,24 +126,13 @@ async def test_after_erasure_no_contact_detail_is_in_the_database_logs_or_topics
     kafka: str,
     namespace: str,
     tmp_path: Path,
-    smtp_server: tuple[Inbox, int],
+    smtp_server: tuple[MailDrop, int],
     captured_logs: LogCapture,
 ) -> None:
     inbox, smtp_port = smtp_server
-    database = tmp_path / "notifications.sqlite3"
-    url = f"sqlite+aiosqlite:///{database}"
-    await asyncio.to_thread(create_test_topics, kafka, namespace)
-    await asyncio.to_thread(upgrade_to_head, "notifications", url)
-    app = create_app(
-        settings_for(
-            NotificationsSettings,
-            kafka=kafka,
-            namespace=namespace,
-            database_url=url,
-            smtp_port=smtp_port,
-            dispatch_idle_seconds=0.1,
-            dispatch_retry_initial_seconds=600,
-        )
+    database = tmp_path / "notifications.sqlite3"  # where start_app keeps it
+    app = await start_app(
+        kafka, namespace, tmp_path, smtp_port=smtp_port, dispatch_retry_initial_seconds=600
     )
     person = token(Role.RESIDENT, subject=PERSON)
     contact_url = f"/v1/municipalities/{M}/contacts/{PERSON}"

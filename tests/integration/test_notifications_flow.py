@@ -7,89 +7,37 @@ key = partitionkey), then published again to prove a redelivery sends nothing tw
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from services.notifications.app import create_app
-from services.notifications.domain.model import Cause, Channel, idempotency_key
 from services.notifications.persistence.unit_of_work import NotificationsUnitOfWork
-from services.notifications.settings import NotificationsSettings
 from shared.auth import Role
 from shared.contracts import advisory, initiatives, notifications
 from shared.contracts.base import EventData
 from shared.contracts.envelope import Envelope
-from shared.migrations import upgrade_to_head
 from shared.testing.events import publish
-from shared.testing.helpers import (
-    create_test_topics,
-    eventually,
-    read_envelopes,
-    running,
-    settings_for,
-    token,
+from shared.testing.helpers import eventually, read_envelopes, running, token
+from tests.integration.notifications_support import (
+    ADVISORY_SOURCE,
+    INITIATIVES_SOURCE,
+    M,
+    MailDrop,
+    free_port,
+    message_id_prefix,
+    put_contact,
+    smtp_server,
+    start_app,
 )
 
-M = "GM0362"
-ADVISORY_SOURCE = "urn:nld:gemeente-GM0362:systeem:inspraak-advisory"
-INITIATIVES_SOURCE = "urn:nld:gemeente-GM0362:systeem:inspraak-initiatives"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class MailDrop:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for rcpt, message in self.received if address in rcpt]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[MailDrop, int]]:
-    drop, port = MailDrop(), free_port()
-    controller = Controller(drop, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield drop, port
-    finally:
-        controller.stop()
-
-
-async def start_app(kafka: str, namespace: str, tmp_path: Path, **extra: Any) -> Any:
-    url = f"sqlite+aiosqlite:///{tmp_path}/notifications.sqlite3"
-    await asyncio.to_thread(create_test_topics, kafka, namespace)
-    await asyncio.to_thread(upgrade_to_head, "notifications", url)
-    settings = settings_for(
-        NotificationsSettings,
-        kafka=kafka,
-        namespace=namespace,
-        database_url=url,
-        dispatch_idle_seconds=0.1,
-        **extra,
-    )
-    return create_app(settings)
+@pytest.fixture(name="smtp_server")
+def smtp_server_fixture() -> Iterator[tuple[MailDrop, int]]:
+    with smtp_server() as served:
+        yield served
 
 
 def wrap(data: EventData, source: str = ADVISORY_SOURCE) -> Envelope:
@@ -122,17 +70,6 @@ def advice_requested(council: str, request: str, deadline: datetime) -> Envelope
             deadline=deadline,
         )
     )
-
-
-async def put_contact(
-    client: httpx.AsyncClient, person: str, language: str, headers: dict[str, str]
-) -> None:
-    response = await client.put(
-        f"/v1/municipalities/{M}/contacts/{person}",
-        json={"email": f"{person}@example.org", "language": language},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.text
 
 
 async def test_every_council_member_gets_exactly_one_email_also_when_events_are_redelivered(
@@ -208,15 +145,7 @@ async def test_every_council_member_gets_exactly_one_email_also_when_events_are_
     ]
     [dutch] = drop.to("member-a@example.org")
     [english] = drop.to("member-b@example.org")
-    cause = Cause(
-        source=request.source,
-        event_id=request.id,
-        event_type=request.type,
-        correlation_id=request.correlationid,
-    )
-    assert dutch["Message-ID"] == (
-        f"<{idempotency_key(cause, 'member-a', Channel.EMAIL)}@inspraak.example>"
-    )
+    assert dutch["Message-ID"] == f"{message_id_prefix(request, 'member-a')}inspraak.example>"
     assert english["Message-ID"] != dutch["Message-ID"]
     assert dutch["Subject"] == "Vraag om advies: Bankjes in het park"
     assert "vrijdag 9 januari 2026 om 17.00 uur" in dutch.get_body(("plain",)).get_content()
