@@ -21,7 +21,10 @@ from email.utils import format_datetime
 
 from services.notifications.domain.model import Contact, Message, message_id
 
-POLICY = email_policy.default
+# Header text is folded here, once (see ``_raw``); the generator writes it as it is. Refolding it
+# would turn a long link without spaces (List-Unsubscribe) into RFC 2047 encoded words that
+# mail clients cannot follow.
+POLICY = email_policy.default.clone(refold_source="none")
 MAX_LINE = POLICY.max_line_length or 78
 
 
@@ -86,7 +89,8 @@ def _raw(name: str, value: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _folded(name: str, value: str) -> str:
     folded = POLICY.header_factory(name, value).fold(policy=POLICY)
-    return folded[len(name) + 2 :].rstrip("\r\n")
+    # The folder may break right after "Name:", which would start the value with white space.
+    return folded[len(name) + 1 :].strip()
 
 
 def encode_text(text: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from email import message_from_bytes
 from email import policy as email_policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage
@@ -186,3 +187,56 @@ def test_the_fast_email_is_byte_for_byte_what_set_content_builds(
     assert str(fast["Subject"]) == subject
     plain = fast.get_body(("plain",))
     assert plain is not None and plain.get_content().replace("\r\n", "\n") == body
+
+
+@pytest.mark.parametrize(
+    ("subject", "exact"),
+    [
+        # The standard folder breaks this one right after "Subject:".
+        ('Het advies over uw initiatief "Bankjes bij de speeltuin 777e2c8f" is klaar', True),
+        # Folded before an encoded word, the standard parser reads back two spaces there.
+        ("Wat de gemeente met uw inbreng heeft gedaan: de beleidsnota voor Zoë en de buurt", False),
+    ],
+)
+def test_what_smtp_sends_reads_back_as_the_subject_and_a_followable_unsubscribe_link(
+    subject: str, exact: bool
+) -> None:
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    contact = Contact(
+        municipality=M,
+        person_id="p",
+        email="p@example.org",
+        language=Language.DUTCH,
+        updated_at=now,
+    )
+    message = Message(
+        id="m-1",
+        idempotency_key="k" * 64,
+        municipality=M,
+        recipient_id="p",
+        channel=Channel.EMAIL,
+        kind=NoticeKind.AWAITING_DECISION,
+        language=Language.DUTCH,
+        subject=subject,
+        body="Beste bewoner,\n",
+        cause=Cause(source="urn:x", event_id="e", event_type="t", correlation_id="c"),
+        status=MessageStatus.SENDING,
+        created_at=now,
+    )
+    link = "https://inspraak.example.nl/GM0362/notifications/unsubscribe?person=resident-demo"
+    email = build_email(
+        message,
+        contact,
+        sender="Inspraak <noreply@inspraak.example>",
+        domain="inspraak.example",
+        unsubscribe_url=link,
+    )
+    out = io.BytesIO()
+    BytesGenerator(out).flatten(email, linesep="\r\n")  # as smtplib.send_message does
+    wire = out.getvalue()
+
+    received = message_from_bytes(wire, policy=email_policy.default)
+    read = str(received["Subject"])
+    assert (read if exact else " ".join(read.split())) == subject
+    assert f"List-Unsubscribe: <{link}>\r\n".encode() in wire, "a link clients can follow"
+    assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
