@@ -9,7 +9,7 @@ process is started again and the fan-out resumes from its last committed batch.
   as many distinct idempotency keys, hence e-mail Message-IDs, as supporters. Sending is kept
   out of the way (the SMTP server never answers): composing is what is killed here, and
   sending 10,000 e-mails as well would take minutes.
-- 1,500 supporters (their supports on Kafka too), e-mailed through a real SMTP server
+- 10,000 supporters (their supports on Kafka too), e-mailed through a real SMTP server
   (aiosmtpd, keeping every Message-ID) and killed twice while the e-mails go out: the server
   ends with exactly one distinct Message-ID per supporter. An e-mail arrives twice only
   when a kill fell between handing it to SMTP and recording it sent: at most one per send
@@ -36,7 +36,7 @@ from stack.bench_fanout import CountingSink
 
 M = "GM0362"
 SUPPORTERS = 10_000
-SENT_SUPPORTERS = 1_500
+SENT_SUPPORTERS = 10_000
 SMTP_CONNECTIONS = 8
 KIND = "supported_initiative_decided"
 
@@ -226,11 +226,11 @@ def test_a_fanout_killed_twice_while_sending_delivers_every_message_id_once(
         service.start()
         publish(kafka, f"{namespace}initiatives.events.v1", _events(people))
         for threshold in (supporters // 4, supporters // 2):
-            _wait(lambda t=threshold: sink.received >= t, timeout_s=120)
+            _wait(lambda t=threshold: sink.received >= t, timeout_s=300)
             received_at_kill.append(sink.received)
             service.kill()
             service.start()
-        _wait(lambda: len(sink.message_ids) >= supporters, timeout_s=120)
+        _wait(lambda: len(sink.message_ids) >= supporters, timeout_s=300)
         time.sleep(1.0)  # a duplicate, if there were one more, would arrive now
     finally:
         service.stop()
