@@ -361,48 +361,24 @@ async def on_budget_allocated(
 async def on_funds_released(
     event: budgets.FundsReleased, envelope: Envelope, uow: NotificationsUnitOfWork
 ) -> None:
-    await _money_moved(
-        event,
-        envelope,
-        uow,
-        event.budget_id,
-        amount_cents=event.amount_cents,
-        reason=event.reason.value,
-        still_reserved_cents=event.still_reserved_cents,
-        available_after_cents=event.available_after_cents,
-    )
+    facts = {"amount_cents", "reason", "still_reserved_cents", "available_after_cents"}
+    await _money_moved(event, envelope, uow, event.budget_id, facts)
 
 
 @told.on(budgets.FundsDisbursed)
 async def on_funds_disbursed(
     event: budgets.FundsDisbursed, envelope: Envelope, uow: NotificationsUnitOfWork
 ) -> None:
-    await _money_moved(
-        event,
-        envelope,
-        uow,
-        event.budget_id,
-        amount_cents=event.amount_cents,
-        disbursed_total_cents=event.disbursed_total_cents,
-        still_reserved_cents=event.still_reserved_cents,
-    )
+    facts = {"amount_cents", "disbursed_total_cents", "still_reserved_cents"}
+    await _money_moved(event, envelope, uow, event.budget_id, facts)
 
 
 @told.on(budgets.SpendingReported)
 async def on_spending_reported(
     event: budgets.SpendingReported, envelope: Envelope, uow: NotificationsUnitOfWork
 ) -> None:
-    await _money_moved(
-        event,
-        envelope,
-        uow,
-        event.budget_id,
-        amount_cents=event.amount_cents,
-        description=event.description,
-        cost_line=event.cost_line,
-        planned_cents=event.planned_cents,
-        spent_total_cents=event.spent_total_cents,
-    )
+    facts = {"amount_cents", "description", "cost_line", "planned_cents", "spent_total_cents"}
+    await _money_moved(event, envelope, uow, event.budget_id, facts)
 
 
 @told.on(budgets.RoundPhaseChanged)
@@ -577,11 +553,14 @@ async def _money_moved(
     envelope: Envelope,
     uow: NotificationsUnitOfWork,
     budget_id: str,
-    **facts: Any,
+    facts: set[str],
 ) -> None:
-    """Tell followers of a budget that its money moved."""
+    """Tell followers of a budget that its money moved: these facts of the event, by name."""
     command = commands.NotifyMoneyMoved(
-        cause=_cause(envelope), initiative_id=event.initiative_id, budget_id=budget_id, facts=facts
+        cause=_cause(envelope),
+        initiative_id=event.initiative_id,
+        budget_id=budget_id,
+        facts=event.model_dump(mode="json", include=facts),
     )
     await handlers.notify_money_moved(command, municipality=event.municipality, uow=uow)
 
